@@ -1,0 +1,121 @@
+// vpnleak lab up|down|status|exec|run
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "cli/lab_report.hpp"
+#include "lab/lab.hpp"
+#include "lab/plan.hpp"
+
+namespace vpnleak::cli {
+
+namespace {
+
+struct LabArgs {
+  lab::LabOptions opts;
+  std::string dns = "vpn";
+  std::string wg = "auto";
+  bool json = false;
+  bool keep = false;
+  std::string node;
+  std::vector<std::string> command;
+};
+
+int runUp(const LabArgs& a) {
+  lab::LabOptions o = a.opts;
+  o.dns = a.dns == "isp" ? lab::DnsMode::kIsp : lab::DnsMode::kVpn;
+  o.wg = a.wg == "kernel" ? lab::WgImpl::kKernel : a.wg == "go" ? lab::WgImpl::kGo : lab::WgImpl::kAuto;
+  if (auto st = lab::up(o); !st) return fail(st.error().exitCode(), st.error().message());
+  const auto doc = lab::status(o.prefix);
+  if (a.json) {
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    printLabStatus(doc, std::cout);
+  }
+  return 0;
+}
+
+int runDown(const LabArgs& a) {
+  if (auto st = lab::down(a.opts.prefix); !st) return fail(st.error().exitCode(), st.error().message());
+  if (!a.json) std::cout << "lab " << a.opts.prefix << " is down\n";
+  return 0;
+}
+
+int runStatus(const LabArgs& a) {
+  if (auto st = lab::validate(a.opts); !st) return fail(2, st.error().message());
+  const auto doc = lab::status(a.opts.prefix);
+  if (a.json) {
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    printLabStatus(doc, std::cout);
+  }
+  return 0;
+}
+
+int runExec(const LabArgs& a) {
+  if (auto st = lab::validate(a.opts); !st) return fail(2, st.error().message());
+  const auto& r = lab::roles();
+  if (std::find(r.begin(), r.end(), a.node) == r.end()) {
+    return fail(2, "unknown lab node '" + a.node + "': expected client, router, vpn, internet or server");
+  }
+  if (auto plan = lab::load(a.opts.prefix); !plan) return fail(3, plan.error().message());
+  std::vector<std::string> argv{"ip", "netns", "exec", a.opts.prefix + a.node};
+  argv.insert(argv.end(), a.command.begin(), a.command.end());
+  std::vector<char*> cargv;
+  for (auto& s : argv) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  std::cout.flush();
+  ::execvp("ip", cargv.data());
+  return fail(3, "cannot execute 'ip': " + std::string(std::strerror(errno)));
+}
+
+void addCommonFlags(CLI::App* sub, LabArgs& a, bool json) {
+  sub->add_option("--prefix", a.opts.prefix, "Name prefix of the lab's namespaces")
+      ->capture_default_str();
+  if (json) sub->add_flag("--json", a.json, "One JSON document (schema vpnleak.lab/1)");
+}
+
+}  // namespace
+
+void addLabCommand(CLI::App& root, Action& action) {
+  auto args = std::make_shared<LabArgs>();
+  auto* lab = root.add_subcommand("lab", "A network lab with a real VPN in network namespaces");
+  lab->require_subcommand(1);
+
+  auto* up = lab->add_subcommand("up", "Build the lab: client, router, vpn, internet, server");
+  addCommonFlags(up, *args, true);
+  up->add_flag("--tunnel-ipv6", args->opts.tunnel_ipv6, "Carry IPv6 through the tunnel too");
+  up->add_option("--dns", args->dns, "The client's resolver: the VPN's or the ISP's")
+      ->check(CLI::IsMember({"vpn", "isp"}))
+      ->capture_default_str();
+  up->add_option("--wg", args->wg, "WireGuard implementation")
+      ->check(CLI::IsMember({"auto", "kernel", "go"}))
+      ->capture_default_str();
+  up->add_option("--zone", args->opts.zone, "DNS zone of the leak-test server")
+      ->capture_default_str();
+  up->callback([&action, args] { action = [args] { return runUp(*args); }; });
+
+  auto* down = lab->add_subcommand("down", "Remove everything the lab made (idempotent)");
+  addCommonFlags(down, *args, false);
+  down->callback([&action, args] { action = [args] { return runDown(*args); }; });
+
+  auto* st = lab->add_subcommand("status", "Show the lab's nodes, addresses, tunnel, resolvers");
+  addCommonFlags(st, *args, true);
+  st->callback([&action, args] { action = [args] { return runStatus(*args); }; });
+
+  auto* ex = lab->add_subcommand("exec", "Run a command in a node's namespace: exec NODE -- CMD...");
+  addCommonFlags(ex, *args, false);
+  ex->add_option("node", args->node, "client, router, vpn, internet or server")->required();
+  ex->add_option("command", args->command, "The command and its arguments")->required();
+  ex->callback([&action, args] { action = [args] { return runExec(*args); }; });
+
+  auto* run = lab->add_subcommand("run", "Run the lab's leak assessment and report what leaked");
+  addCommonFlags(run, *args, true);
+  run->add_flag("--keep", args->keep, "Leave the lab up afterwards (when run brought it up)");
+  run->callback([&action, args] { action = [args] { return runLabAssessment(args->opts.prefix, args->json, args->keep); }; });
+}
+
+}  // namespace vpnleak::cli

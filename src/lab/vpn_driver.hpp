@@ -1,0 +1,31 @@
+// A VPN as the lab sees it: something that builds a tunnel between the client and vpn nodes
+// and configures the client's routing the way the real client software does.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/json.hpp"
+#include "core/result.hpp"
+#include "lab/context.hpp"
+#include "lab/plan.hpp"
+
+namespace vpnleak::lab {
+
+class VpnDriver {
+ public:
+  virtual ~VpnDriver() = default;
+  [[nodiscard]] virtual std::string kind() const = 0;
+  // Server side first, then the client with its routes and policy rules; returns once the tunnel
+  // passes traffic.
+  virtual core::Status up(const LabPlan& plan, const LabContext& ctx) = 0;
+  // Removes the client's tunnel (the classic "tunnel dropped" fault); routes go with it.
+  virtual core::Status downClient(const LabPlan& plan, const LabContext& ctx) = 0;
+  // Removes files and sockets the driver keeps outside the namespaces; idempotent.
+  virtual void cleanup(const LabPlan& plan) = 0;
+  [[nodiscard]] virtual core::Json describe() const = 0;
+};
+
+std::unique_ptr<VpnDriver> makeWireGuardDriver(WgImpl impl);
+
+}  // namespace vpnleak::lab

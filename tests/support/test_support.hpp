@@ -1,0 +1,55 @@
+// Shared helpers for tests: temporary namespaces, running commands, capability checks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/process.hpp"
+
+namespace vpnleak::testing {
+
+// Path of the built vpnleak binary.
+const char* vpnleakBinary();
+
+// Empty when the capability is present, else the reason it is not. Tests call
+// VL_REQUIRE_ROOT(); outside CI a missing capability skips with the reason printed; in CI
+// (CI=true) it fails, because CI must show zero skips.
+std::string rootCapabilityMissing();
+bool inCi();
+
+#define VL_REQUIRE_ROOT()                                                 \
+  do {                                                                    \
+    const std::string vl_why_ = ::vpnleak::testing::rootCapabilityMissing(); \
+    if (!vl_why_.empty()) {                                               \
+      if (::vpnleak::testing::inCi()) FAIL() << "required in CI: " << vl_why_; \
+      GTEST_SKIP() << vl_why_;                                            \
+    }                                                                     \
+  } while (0)
+
+// A network namespace "vlt-<tag>-<random>" that is deleted (with every process in it) when the
+// object goes away.
+class ScopedNetns {
+ public:
+  explicit ScopedNetns(const std::string& tag);
+  ~ScopedNetns();
+  ScopedNetns(const ScopedNetns&) = delete;
+  ScopedNetns& operator=(const ScopedNetns&) = delete;
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Runs argv inside the namespace (ip netns exec), returning the result.
+  [[nodiscard]] core::ProcessResult exec(const std::vector<std::string>& argv) const;
+  // Same, but a failure is a test failure naming the command.
+  void mustExec(const std::vector<std::string>& argv) const;
+
+ private:
+  std::string name_;
+};
+
+// Runs a command; the result (never an error: a failure to start is exit 127).
+core::ProcessResult sh(const std::vector<std::string>& argv);
+
+// A random lowercase hex string of n characters.
+std::string randomHex(std::size_t n);
+
+}  // namespace vpnleak::testing
