@@ -17,7 +17,7 @@ int fail(int code, const std::string& message) {
 int main(int argc, char** argv) {
   CLI::App app{"vpnleak: find, measure and prevent VPN leaks", "vpnleak"};
   app.set_version_flag("--version", std::string("vpnleak ") + VPNLEAK_VERSION);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   std::string log_format = "text";
   std::string log_level = "info";
   app.add_option("--log-format", log_format, "Log format on stderr")
@@ -51,7 +51,11 @@ int main(int argc, char** argv) {
                      : log_level == "error" ? log::Level::kError
                                             : log::Level::kInfo;
   log::setup(log_format == "json" ? log::Format::kJson : log::Format::kText, level);
-  if (!action) return fail(2, "nothing to do (see 'vpnleak --help')");
+  if (!action) {
+    const auto* sub = app.get_subcommands().empty() ? &app : app.get_subcommands().front();
+    const std::string path = sub == &app ? "vpnleak" : "vpnleak " + sub->get_name();
+    return fail(2, "a subcommand is required after '" + path + "' (see '" + path + " --help')");
+  }
   try {
     return action();
   } catch (const std::exception& e) {

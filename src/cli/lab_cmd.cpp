@@ -83,7 +83,7 @@ void addCommonFlags(CLI::App* sub, LabArgs& a, bool json) {
 void addLabCommand(CLI::App& root, Action& action) {
   auto args = std::make_shared<LabArgs>();
   auto* lab = root.add_subcommand("lab", "A network lab with a real VPN in network namespaces");
-  lab->require_subcommand(1);
+  lab->require_subcommand(0, 1);
 
   auto* up = lab->add_subcommand("up", "Build the lab: client, router, vpn, internet, server");
   addCommonFlags(up, *args, true);

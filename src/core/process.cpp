@@ -137,6 +137,11 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log.valid()) return sysError("open " + log_path);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  // The child reports a failed exec through a close-on-exec pipe; EOF means exec happened, so
+  // the pid names the new program by the time we return it.
+  std::array<int, 2> status_pipe{};
+  if (pipe2(status_pipe.data(), O_CLOEXEC) != 0) return sysError("pipe");
+  UniqueFd status_r(status_pipe[0]), status_w(status_pipe[1]);
   auto args = cArgv(argv);
   const pid_t pid = fork();
   if (pid < 0) return sysError("fork");
@@ -146,8 +151,19 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
     dup2(log.get(), 1);
     dup2(log.get(), 2);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot execute %s: %s\n", args[0], std::strerror(errno));
+    const int err = errno;
+    [[maybe_unused]] auto n = ::write(status_w.get(), &err, sizeof(err));
     _exit(127);
+  }
+  status_w.reset();
+  int child_errno = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(status_r.get(), &child_errno, sizeof(child_errno));
+  } while (got < 0 && errno == EINTR);
+  if (got == sizeof(child_errno)) {
+    waitpid(pid, nullptr, 0);
+    return Error{Errc::kEnvironment, child_errno, "cannot execute " + argv.front()};
   }
   return pid;
 }

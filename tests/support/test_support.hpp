@@ -53,3 +53,6 @@ core::ProcessResult sh(const std::vector<std::string>& argv);
 std::string randomHex(std::size_t n);
 
 }  // namespace vpnleak::testing
+
+// Names parameterised test cases by their index: "case0", "case1", ... (instead of byte dumps).
+#define VL_CASE_NAMES [](const auto& vl_case) { return "case" + std::to_string(vl_case.index); }
