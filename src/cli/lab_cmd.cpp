@@ -27,7 +27,9 @@ struct LabArgs {
 int runUp(const LabArgs& a) {
   lab::LabOptions o = a.opts;
   o.dns = a.dns == "isp" ? lab::DnsMode::kIsp : lab::DnsMode::kVpn;
-  o.wg = a.wg == "kernel" ? lab::WgImpl::kKernel : a.wg == "go" ? lab::WgImpl::kGo : lab::WgImpl::kAuto;
+  o.wg = a.wg == "kernel" ? lab::WgImpl::kKernel
+         : a.wg == "go"   ? lab::WgImpl::kGo
+                          : lab::WgImpl::kAuto;
   if (auto st = lab::up(o); !st) return fail(st.error().exitCode(), st.error().message());
   const auto doc = lab::status(o.prefix);
   if (a.json) {
@@ -39,7 +41,8 @@ int runUp(const LabArgs& a) {
 }
 
 int runDown(const LabArgs& a) {
-  if (auto st = lab::down(a.opts.prefix); !st) return fail(st.error().exitCode(), st.error().message());
+  if (auto st = lab::down(a.opts.prefix); !st)
+    return fail(st.error().exitCode(), st.error().message());
   if (!a.json) std::cout << "lab " << a.opts.prefix << " is down\n";
   return 0;
 }
@@ -59,7 +62,8 @@ int runExec(const LabArgs& a) {
   if (auto st = lab::validate(a.opts); !st) return fail(2, st.error().message());
   const auto& r = lab::roles();
   if (std::find(r.begin(), r.end(), a.node) == r.end()) {
-    return fail(2, "unknown lab node '" + a.node + "': expected client, router, vpn, internet or server");
+    return fail(
+        2, "unknown lab node '" + a.node + "': expected client, router, vpn, internet or server");
   }
   if (auto plan = lab::load(a.opts.prefix); !plan) return fail(3, plan.error().message());
   std::vector<std::string> argv{"ip", "netns", "exec", a.opts.prefix + a.node};
@@ -106,7 +110,8 @@ void addLabCommand(CLI::App& root, Action& action) {
   addCommonFlags(st, *args, true);
   st->callback([&action, args] { action = [args] { return runStatus(*args); }; });
 
-  auto* ex = lab->add_subcommand("exec", "Run a command in a node's namespace: exec NODE -- CMD...");
+  auto* ex =
+      lab->add_subcommand("exec", "Run a command in a node's namespace: exec NODE -- CMD...");
   addCommonFlags(ex, *args, false);
   ex->add_option("node", args->node, "client, router, vpn, internet or server")->required();
   ex->add_option("command", args->command, "The command and its arguments")->required();
@@ -115,7 +120,9 @@ void addLabCommand(CLI::App& root, Action& action) {
   auto* run = lab->add_subcommand("run", "Run the lab's leak assessment and report what leaked");
   addCommonFlags(run, *args, true);
   run->add_flag("--keep", args->keep, "Leave the lab up afterwards (when run brought it up)");
-  run->callback([&action, args] { action = [args] { return runLabAssessment(args->opts.prefix, args->json, args->keep); }; });
+  run->callback([&action, args] {
+    action = [args] { return runLabAssessment(args->opts.prefix, args->json, args->keep); };
+  });
 }
 
 }  // namespace vpnleak::cli

@@ -21,13 +21,14 @@ void printLabStatus(const core::Json& doc, std::ostream& out) {
   }
   out << "lab " << prefix << " is up (zone " << doc["zone"].get<std::string>() << ")\n";
   for (const auto& n : doc["nodes"]) {
-    out << "  " << std::left << std::setw(9) << n["role"].get<std::string>()
-        << std::setw(13) << n["netns"].get<std::string>();
+    out << "  " << std::left << std::setw(9) << n["role"].get<std::string>() << std::setw(13)
+        << n["netns"].get<std::string>();
     bool first = true;
     for (const auto& i : n["interfaces"]) {
       out << (first ? "" : "  ") << i["name"].get<std::string>() << " ";
       std::string addrs;
-      for (const auto& a : i["addresses"]) addrs += (addrs.empty() ? "" : ",") + a.get<std::string>();
+      for (const auto& a : i["addresses"])
+        addrs += (addrs.empty() ? "" : ",") + a.get<std::string>();
       out << addrs;
       first = false;
     }
@@ -51,7 +52,8 @@ void printLabStatus(const core::Json& doc, std::ostream& out) {
 
 void printAssessment(const core::Json& doc, std::ostream& out) {
   out << std::left << std::setw(13) << "SCENARIO" << std::setw(13) << "CHECK" << std::setw(8)
-      << "VERDICT" << "DETAIL\n";
+      << "VERDICT"
+      << "DETAIL\n";
   for (const auto& s : doc["scenarios"]) {
     for (const auto& c : s["checks"]) {
       out << std::setw(13) << s["id"].get<std::string>() << std::setw(13)
@@ -60,7 +62,8 @@ void printAssessment(const core::Json& doc, std::ostream& out) {
     }
   }
   const auto& sum = doc["summary"];
-  out << "\n" << sum["checks"] << " checks, " << sum["leaks"] << " leaks, " << sum["errors"]
+  out << "\n"
+      << sum["checks"] << " checks, " << sum["leaks"] << " leaks, " << sum["errors"]
       << " errors (no guard: the leaks show what the VPN alone lets out)\n";
 }
 

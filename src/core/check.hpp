@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define VL_CHECK(cond)                                                                  \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define VL_CHECK(cond)                                                                     \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       std::fprintf(stderr, "vpnleak: internal error: %s:%d: check failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                                                    \
-      std::abort();                                                                     \
-    }                                                                                   \
+                   __LINE__, #cond);                                                       \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)

@@ -27,7 +27,8 @@ bool parseV4(std::string_view s, std::array<std::uint8_t, 16>& out) {
 
 Error badAddress(std::string_view text) {
   return makeError(Errc::kInvalidArgument,
-                   "invalid IP address '" + std::string(text) + "': expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)");
+                   "invalid IP address '" + std::string(text) +
+                       "': expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)");
 }
 
 }  // namespace
@@ -120,23 +121,23 @@ bool IpAddress::isMulticast() const {
 bool IpAddress::isPrivate() const {
   if (isV4()) {
     return bytes_[0] == 10 || (bytes_[0] == 172 && (bytes_[1] & 0xf0) == 16) ||
-           (bytes_[0] == 192 && bytes_[1] == 168) ||
-           (bytes_[0] == 100 && (bytes_[1] & 0xc0) == 64);
+           (bytes_[0] == 192 && bytes_[1] == 168) || (bytes_[0] == 100 && (bytes_[1] & 0xc0) == 64);
   }
   return (bytes_[0] & 0xfe) == 0xfc;
 }
 
 bool IpAddress::isGlobalUnicast() const {
-  if (isUnspecified() || isLoopback() || isLinkLocal() || isMulticast() || isPrivate()) return false;
+  if (isUnspecified() || isLoopback() || isLinkLocal() || isMulticast() || isPrivate())
+    return false;
   if (isV4()) return bytes_[0] != 0 && bytes_[0] < 240;
   return (bytes_[0] & 0xe0) == 0x20;  // 2000::/3
 }
 
 Result<Prefix> Prefix::make(const IpAddress& addr, int len) {
   if (len < 0 || len > addr.bitLength()) {
-    return makeError(Errc::kInvalidArgument,
-                     "invalid prefix length " + std::to_string(len) + " for " + addr.toString() +
-                         ": expected 0.." + std::to_string(addr.bitLength()));
+    return makeError(Errc::kInvalidArgument, "invalid prefix length " + std::to_string(len) +
+                                                 " for " + addr.toString() + ": expected 0.." +
+                                                 std::to_string(addr.bitLength()));
   }
   return Prefix(addr, len);
 }

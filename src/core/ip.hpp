@@ -39,7 +39,7 @@ class IpAddress {
 
   [[nodiscard]] bool isUnspecified() const;
   [[nodiscard]] bool isLoopback() const;
-  [[nodiscard]] bool isLinkLocal() const;   // 169.254/16, fe80::/10
+  [[nodiscard]] bool isLinkLocal() const;  // 169.254/16, fe80::/10
   [[nodiscard]] bool isMulticast() const;
   // RFC 1918, RFC 6598 shared space, ULA fc00::/7: "private" in the LAN-exception sense.
   [[nodiscard]] bool isPrivate() const;

@@ -50,7 +50,8 @@ void write(Level level, std::string_view msg, Fields fields) {
   std::string line;
   if (g_format == Format::kJson) {
     core::Json j = core::Json::object();
-    j["ts"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    j["ts"] =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     j["level"] = spdlog::level::to_string_view(toSpd(level)).data();
     j["msg"] = msg;
     for (const auto& f : fields) j[f.key] = f.value;

@@ -128,8 +128,8 @@ Status runChecked(const std::vector<std::string>& argv, const RunOptions& opts) 
   std::string first = r->err.substr(0, r->err.find('\n'));
   if (first.empty()) first = r->out.substr(0, r->out.find('\n'));
   const std::string why = r->timed_out ? "timed out" : "exit " + std::to_string(r->exit_code);
-  return makeError(Errc::kSystem,
-                   "'" + joinArgv(argv) + "' failed (" + why + ")" + (first.empty() ? "" : ": " + first));
+  return makeError(Errc::kSystem, "'" + joinArgv(argv) + "' failed (" + why + ")" +
+                                      (first.empty() ? "" : ": " + first));
 }
 
 Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -183,8 +183,8 @@ void terminate(pid_t pid, std::chrono::milliseconds grace) {
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     const pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) return;                                // our child, reaped
-    if (w < 0 && ::kill(pid, 0) != 0) return;            // not our child, and gone
+    if (w == pid) return;                      // our child, reaped
+    if (w < 0 && ::kill(pid, 0) != 0) return;  // not our child, and gone
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid, SIGKILL);

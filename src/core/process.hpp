@@ -23,7 +23,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout{30000};
   std::string input;  // written to the child's stdin, then closed
 
-  static RunOptions withInput(std::string text) { return {std::chrono::milliseconds(30000), std::move(text)}; }
+  static RunOptions withInput(std::string text) {
+    return {std::chrono::milliseconds(30000), std::move(text)};
+  }
   static RunOptions withTimeout(std::chrono::milliseconds t) { return {t, {}}; }
 };
 

@@ -28,6 +28,8 @@ int Error::exitCode() const {
 
 Error makeError(Errc code, std::string context) { return Error{code, 0, std::move(context)}; }
 
-Error sysError(std::string context, int err) { return Error{Errc::kSystem, err, std::move(context)}; }
+Error sysError(std::string context, int err) {
+  return Error{Errc::kSystem, err, std::move(context)};
+}
 
 }  // namespace vpnleak::core

@@ -79,9 +79,9 @@ using Status = Result<void>;
 }  // namespace vpnleak::core
 
 // Propagate the error of an expression that yields a Result.
-#define VL_TRY(expr)                                      \
-  do {                                                    \
-    auto vl_try_result_ = (expr);                         \
+#define VL_TRY(expr)                                         \
+  do {                                                       \
+    auto vl_try_result_ = (expr);                            \
     if (!vl_try_result_.ok()) return vl_try_result_.error(); \
   } while (0)
 

@@ -42,7 +42,8 @@ Json check(const std::string& id, const std::string& what, const std::optional<I
     detail = what + " arrived from the VPN's exit " + observed->toString();
   } else if (observed) {
     verdict = "leak";
-    detail = what + " arrived from " + observed->toString() + ", outside the tunnel: " + leak_detail;
+    detail =
+        what + " arrived from " + observed->toString() + ", outside the tunnel: " + leak_detail;
   } else if (expected) {
     verdict = "error";
     detail = what + " did not arrive: the tunnel is broken";
@@ -50,8 +51,11 @@ Json check(const std::string& id, const std::string& what, const std::optional<I
     verdict = "pass";
     detail = what + " cannot leave: no path outside the tunnel";
   }
-  return {{"id", id}, {"expected", str(expected)}, {"observed", str(observed)},
-          {"verdict", verdict}, {"detail", detail}};
+  return {{"id", id},
+          {"expected", str(expected)},
+          {"observed", str(observed)},
+          {"verdict", verdict},
+          {"detail", detail}};
 }
 
 core::Result<Json> runScenario(const Scenario& s, const AssessmentOptions& opts, bool last) {
@@ -78,8 +82,8 @@ core::Result<Json> runScenario(const Scenario& s, const AssessmentOptions& opts,
   if (!v6) return fail(v6.error());
   checks.push_back(check("ipv6", "IPv6 to the server", plan.expectedExit(core::Family::kV6), *v6,
                          "the tunnel carries IPv4 only and the LAN's IPv6 route is still used"));
-  const std::string qname = "lab-" + std::to_string(started.time_since_epoch().count() % 1000000007) +
-                            "." + lo.zone;
+  const std::string qname =
+      "lab-" + std::to_string(started.time_since_epoch().count() % 1000000007) + "." + lo.zone;
   auto dns = observeDnsResolvers(client, server, {plan.server_v4}, qname);
   if (!dns) return fail(dns.error());
   std::optional<IpAddress> resolver;
@@ -99,7 +103,8 @@ core::Result<Json> runScenario(const Scenario& s, const AssessmentOptions& opts,
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-  return Json{{"id", s.id}, {"description", s.description}, {"checks", checks}, {"duration_ms", ms}};
+  return Json{
+      {"id", s.id}, {"description", s.description}, {"checks", checks}, {"duration_ms", ms}};
 }
 
 }  // namespace

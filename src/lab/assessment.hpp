@@ -13,7 +13,7 @@ namespace vpnleak::lab {
 
 struct AssessmentOptions {
   std::string prefix = "vl-";
-  bool keep = false;  // leave the last scenario's lab up
+  bool keep = false;                                 // leave the last scenario's lab up
   std::function<void(const std::string&)> progress;  // one line per step, may be empty
 };
 

@@ -50,8 +50,8 @@ Status checkEnvironment(const LabOptions& opts) {
     return core::makeError(Errc::kEnvironment,
                            "lab needs root (network namespaces); run it as root or with sudo");
   }
-  std::vector<std::string> tools{"ip", "nft", "wg", "unbound", "unbound-checkconf", "dig",
-                                 "ping", "sysctl"};
+  std::vector<std::string> tools{"ip",  "nft",  "wg",    "unbound", "unbound-checkconf",
+                                 "dig", "ping", "sysctl"};
   if (opts.wg != WgImpl::kKernel) tools.emplace_back("wireguard-go");
   for (const auto& t : tools) {
     if (!core::haveExecutable(t)) {
@@ -66,10 +66,9 @@ Status createNodes(const LabPlan& plan, const LabContext& ctx) {
   for (const auto& n : plan.nodes) {
     VL_TRY(core::runChecked({"ip", "netns", "add", n.netns}));
     VL_TRY(ctx.ip(n.netns, {"link", "set", "lo", "up"}));
-    std::vector<std::string> sysctls{"net.ipv6.conf.all.accept_dad=0",
-                                     "net.ipv6.conf.default.accept_dad=0",
-                                     "net.ipv6.conf.all.accept_ra=0",
-                                     "net.ipv6.conf.default.accept_ra=0"};
+    std::vector<std::string> sysctls{
+        "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+        "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0"};
     if (n.forwarding) {
       sysctls.emplace_back("net.ipv4.ip_forward=1");
       sysctls.emplace_back("net.ipv6.conf.all.forwarding=1");
@@ -91,8 +90,8 @@ Status createNodes(const LabPlan& plan, const LabContext& ctx) {
       VL_TRY(ctx.ip(n.netns, {"link", "set", i.name, "up"}));
     }
     for (const auto& gw : n.gateways) {
-      VL_TRY(ctx.ip(n.netns, {gw.isV4() ? "-4" : "-6", "route", "add", "default", "via",
-                              gw.toString()}));
+      VL_TRY(ctx.ip(n.netns,
+                    {gw.isV4() ? "-4" : "-6", "route", "add", "default", "via", gw.toString()}));
     }
   }
   for (const auto& r : plan.routes) {
@@ -112,8 +111,8 @@ Status configureNat(const LabPlan& plan, const LabContext& ctx) {
       "table inet lab_nat {\n"
       "  chain post {\n"
       "    type nat hook postrouting priority srcnat;\n"
-      "    oifname \"wan0\" ip saddr " + plan.tunnel.client_v4.address.masked(24).toString() +
-      "/24 masquerade\n";
+      "    oifname \"wan0\" ip saddr " +
+      plan.tunnel.client_v4.address.masked(24).toString() + "/24 masquerade\n";
   if (plan.tunnel.client_v6) {
     vpn += "    oifname \"wan0\" ip6 saddr " +
            plan.tunnel.client_v6->address.masked(64).toString() + "/64 masquerade\n";
@@ -128,8 +127,8 @@ Status writeClientResolvConf(const LabPlan& plan) {
   fs::create_directories(dir, ec);
   if (ec) return core::makeError(Errc::kSystem, "mkdir " + dir + ": " + ec.message());
   std::ofstream f(dir + "/resolv.conf", std::ios::trunc);
-  f << "# written by vpnleak lab (--dns "
-    << (plan.options.dns == DnsMode::kVpn ? "vpn" : "isp") << ")\n";
+  f << "# written by vpnleak lab (--dns " << (plan.options.dns == DnsMode::kVpn ? "vpn" : "isp")
+    << ")\n";
   for (const auto& r : plan.clientResolvers()) f << "nameserver " << r.toString() << "\n";
   f << "options timeout:2 attempts:1\n";
   if (!f) return core::makeError(Errc::kSystem, "cannot write " + dir + "/resolv.conf");
@@ -139,8 +138,11 @@ Status writeClientResolvConf(const LabPlan& plan) {
 Status startResolvers(const LabPlan& plan, const LabContext& ctx) {
   const std::vector<core::IpAddress> zone_servers{plan.server_v4};
   VL_TRY(startResolver(plan.netns("router"),
-                       {"unbound-router", {plan.isp_resolver_v4, plan.isp_resolver_v6},
-                        plan.options.zone, zone_servers, ctx.dir()},
+                       {"unbound-router",
+                        {plan.isp_resolver_v4, plan.isp_resolver_v6},
+                        plan.options.zone,
+                        zone_servers,
+                        ctx.dir()},
                        ctx));
   std::vector<core::IpAddress> vpn_listen{plan.vpn_resolver_v4};
   if (plan.vpn_resolver_v6) vpn_listen.push_back(*plan.vpn_resolver_v6);
@@ -153,7 +155,9 @@ core::Json optionsToJson(const LabOptions& o) {
   return {{"prefix", o.prefix},
           {"tunnel_ipv6", o.tunnel_ipv6},
           {"dns", o.dns == DnsMode::kVpn ? "vpn" : "isp"},
-          {"wg", o.wg == WgImpl::kKernel ? "kernel" : o.wg == WgImpl::kGo ? "go" : "auto"},
+          {"wg", o.wg == WgImpl::kKernel ? "kernel"
+                 : o.wg == WgImpl::kGo   ? "go"
+                                         : "auto"},
           {"zone", o.zone}};
 }
 
@@ -258,9 +262,9 @@ core::Result<LabPlan> load(const std::string& prefix) {
   const std::string file = stateDir(prefix) + "/state.json";
   std::ifstream f(file);
   if (!f || !netnsExists(prefix + "client")) {
-    return core::makeError(Errc::kNotFound, "lab '" + prefix +
-                                                "' is not up; run 'vpnleak lab up --prefix " +
-                                                prefix + "'");
+    return core::makeError(
+        Errc::kNotFound,
+        "lab '" + prefix + "' is not up; run 'vpnleak lab up --prefix " + prefix + "'");
   }
   std::stringstream ss;
   ss << f.rdbuf();

@@ -83,8 +83,8 @@ std::optional<std::pair<std::size_t, IpAddress>> receiveOne(
       if ((p[i].revents & POLLIN) == 0) continue;
       socklen_t flen = sizeof(from);
       buf.resize(4096);
-      const auto n = ::recvfrom(p[i].fd, buf.data(), buf.size(), 0,
-                                reinterpret_cast<sockaddr*>(&from), &flen);
+      const auto n =
+          ::recvfrom(p[i].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
       if (n < 0) continue;
       buf.resize(static_cast<std::size_t>(n));
       return std::make_pair(i, fromSockaddr(from));

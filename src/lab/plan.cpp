@@ -52,9 +52,9 @@ core::Status validate(const LabOptions& opts) {
     pos = dot + 1;
   }
   if (!zone_ok) {
-    return core::makeError(Errc::kInvalidArgument,
-                           "invalid --zone '" + opts.zone +
-                               "': expected a lowercase DNS name such as leak.test");
+    return core::makeError(
+        Errc::kInvalidArgument,
+        "invalid --zone '" + opts.zone + "': expected a lowercase DNS name such as leak.test");
   }
   return {};
 }
@@ -178,8 +178,8 @@ core::Json planToJson(const LabPlan& plan) {
         {"isp_resolver", plan.isp_resolver_v4.toString()},
         {"vpn_resolver", plan.vpn_resolver_v4.toString()}}},
       {"server", {{"ipv4", plan.server_v4.toString()}, {"ipv6", plan.server_v6.toString()}}},
-      {"client_real", {{"ipv4", plan.router_public_v4.toString()},
-                       {"ipv6", plan.client_global_v6.toString()}}},
+      {"client_real",
+       {{"ipv4", plan.router_public_v4.toString()}, {"ipv6", plan.client_global_v6.toString()}}},
       {"expected_exit",
        {{"ipv4", plan.vpn_public_v4.toString()},
         {"ipv6", exit6 ? Json(exit6->toString()) : Json(nullptr)}}},

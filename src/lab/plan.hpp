@@ -84,9 +84,9 @@ struct LabPlan {
   core::IpAddress isp_resolver_v4, isp_resolver_v6;  // the router's unbound
   core::IpAddress vpn_resolver_v4;                   // the VPN server's unbound, tunnel only
   std::optional<core::IpAddress> vpn_resolver_v6;
-  core::IpAddress server_v4, server_v6;      // the leak-test server
-  core::IpAddress router_public_v4;          // the client's NATed "real" IPv4
-  core::IpAddress client_global_v6;          // the client's real IPv6
+  core::IpAddress server_v4, server_v6;          // the leak-test server
+  core::IpAddress router_public_v4;              // the client's NATed "real" IPv4
+  core::IpAddress client_global_v6;              // the client's real IPv6
   core::IpAddress vpn_public_v4, vpn_public_v6;  // the VPN's exit addresses
 
   [[nodiscard]] const Node& node(const std::string& role) const;

@@ -8,39 +8,46 @@ namespace vpnleak::lab {
 std::string unboundConfig(const ResolverConfig& cfg) {
   std::string c = "server:\n";
   for (const auto& a : cfg.listen) c += "  interface: " + a.toString() + "\n";
-  c +=
-      "  port: 53\n"
-      "  do-ip6: yes\n"
-      "  access-control: 0.0.0.0/0 allow\n"
-      "  access-control: ::/0 allow\n"
-      "  username: \"\"\n"
-      "  chroot: \"\"\n"
-      "  directory: \"" + cfg.work_dir + "\"\n"
-      "  pidfile: \"\"\n"
-      "  do-daemonize: no\n"
-      "  use-syslog: no\n"
-      "  logfile: \"\"\n"
-      "  verbosity: 1\n"
-      "  num-threads: 1\n"
-      "  so-reuseport: no\n"
-      "  module-config: \"iterator\"\n"
-      "  cache-max-ttl: 0\n"
-      "  cache-max-negative-ttl: 0\n"
-      "  prefetch: no\n"
-      "  qname-minimisation: no\n"
-      "  minimal-responses: yes\n"
-      "  do-not-query-localhost: no\n"
-      "  domain-insecure: \"" + cfg.zone + "\"\n"
-      "  local-zone: \"" + cfg.zone + ".\" transparent\n"
-      "remote-control:\n"
-      "  control-enable: no\n"
-      "stub-zone:\n"
-      "  name: \"" + cfg.zone + ".\"\n";
+  c += "  port: 53\n"
+       "  do-ip6: yes\n"
+       "  access-control: 0.0.0.0/0 allow\n"
+       "  access-control: ::/0 allow\n"
+       "  username: \"\"\n"
+       "  chroot: \"\"\n"
+       "  directory: \"" +
+       cfg.work_dir +
+       "\"\n"
+       "  pidfile: \"\"\n"
+       "  do-daemonize: no\n"
+       "  use-syslog: no\n"
+       "  logfile: \"\"\n"
+       "  verbosity: 1\n"
+       "  num-threads: 1\n"
+       "  so-reuseport: no\n"
+       "  module-config: \"iterator\"\n"
+       "  cache-max-ttl: 0\n"
+       "  cache-max-negative-ttl: 0\n"
+       "  prefetch: no\n"
+       "  qname-minimisation: no\n"
+       "  minimal-responses: yes\n"
+       "  do-not-query-localhost: no\n"
+       "  domain-insecure: \"" +
+       cfg.zone +
+       "\"\n"
+       "  local-zone: \"" +
+       cfg.zone +
+       ".\" transparent\n"
+       "remote-control:\n"
+       "  control-enable: no\n"
+       "stub-zone:\n"
+       "  name: \"" +
+       cfg.zone + ".\"\n";
   for (const auto& s : cfg.zone_servers) c += "  stub-addr: " + s.toString() + "\n";
   return c;
 }
 
-core::Status startResolver(const std::string& ns, const ResolverConfig& cfg, const LabContext& ctx) {
+core::Status startResolver(const std::string& ns, const ResolverConfig& cfg,
+                           const LabContext& ctx) {
   const std::string file = cfg.name + ".conf";
   VL_TRY(ctx.writeFile(file, unboundConfig(cfg)));
   VL_TRY(core::runChecked({"unbound-checkconf", ctx.path(file)}));

@@ -35,8 +35,8 @@ core::Json processes(const std::string& prefix) {
 
 // Seconds since the client's last WireGuard handshake, or null when there was none.
 core::Json lastHandshake(const LabPlan& plan) {
-  auto r = core::run(inNetns(plan.netns("client"),
-                             {"wg", "show", plan.tunnel.client_iface, "latest-handshakes"}));
+  auto r = core::run(
+      inNetns(plan.netns("client"), {"wg", "show", plan.tunnel.client_iface, "latest-handshakes"}));
   if (!r || !r->ok()) return nullptr;
   std::istringstream in(r->out);
   std::string key;

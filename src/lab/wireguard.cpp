@@ -63,7 +63,9 @@ class WireGuardDriver final : public VpnDriver {
   Status makeKeys(const LabContext& ctx) {
     for (const char* who : {"client", "server"}) {
       auto priv = core::run({"wg", "genkey"});
-      if (!priv || !priv->ok()) return core::makeError(Errc::kEnvironment, "'wg genkey' failed: is wireguard-tools installed?");
+      if (!priv || !priv->ok())
+        return core::makeError(Errc::kEnvironment,
+                               "'wg genkey' failed: is wireguard-tools installed?");
       auto pub = core::run({"wg", "pubkey"}, core::RunOptions::withInput(priv->out));
       if (!pub || !pub->ok()) return core::makeError(Errc::kEnvironment, "'wg pubkey' failed");
       VL_TRY(ctx.writeFile(std::string(who) + ".key", priv->out));
@@ -93,8 +95,8 @@ class WireGuardDriver final : public VpnDriver {
         },
         std::chrono::seconds(10));
     if (!ready) {
-      return core::makeError(Errc::kEnvironment, "wireguard-go did not create " + socketPath(iface) +
-                                                     " within 10 s; see " +
+      return core::makeError(Errc::kEnvironment, "wireguard-go did not create " +
+                                                     socketPath(iface) + " within 10 s; see " +
                                                      ctx.path("wireguard-go-" + iface + ".log"));
     }
     return {};
@@ -105,9 +107,9 @@ class WireGuardDriver final : public VpnDriver {
     const auto ns = plan.netns("vpn");
     std::string allowed = t.client_v4.address.toString() + "/32";
     if (t.client_v6) allowed += "," + t.client_v6->address.toString() + "/128";
-    VL_TRY(ctx.exec(ns, {"wg", "set", t.server_iface, "private-key", ctx.path("server.key"),
-                         "listen-port", std::to_string(t.endpoint.port), "peer", client_pub_,
-                         "allowed-ips", allowed}));
+    VL_TRY(ctx.exec(
+        ns, {"wg", "set", t.server_iface, "private-key", ctx.path("server.key"), "listen-port",
+             std::to_string(t.endpoint.port), "peer", client_pub_, "allowed-ips", allowed}));
     VL_TRY(ctx.ip(ns, {"address", "add", t.server_v4.cidr(), "dev", t.server_iface}));
     if (t.server_v6) {
       VL_TRY(ctx.ip(ns, {"address", "add", t.server_v6->cidr(), "dev", t.server_iface, "nodad"}));
@@ -151,13 +153,13 @@ class WireGuardDriver final : public VpnDriver {
         },
         std::chrono::seconds(15));
     if (!ok) {
-      return core::makeError(Errc::kEnvironment,
-                             "the WireGuard tunnel passes no traffic: ping " + target + " from " +
-                                 ns + " failed for 15 s");
+      return core::makeError(Errc::kEnvironment, "the WireGuard tunnel passes no traffic: ping " +
+                                                     target + " from " + ns + " failed for 15 s");
     }
-    log::info("wireguard tunnel up", {{"impl", used_ == WgImpl::kKernel ? "kernel" : "wireguard-go"},
-                                      {"client", plan.tunnel.client_iface},
-                                      {"endpoint", plan.tunnel.endpoint.toString()}});
+    log::info("wireguard tunnel up",
+              {{"impl", used_ == WgImpl::kKernel ? "kernel" : "wireguard-go"},
+               {"client", plan.tunnel.client_iface},
+               {"endpoint", plan.tunnel.endpoint.toString()}});
     return {};
   }
 

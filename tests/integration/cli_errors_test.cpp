@@ -32,17 +32,16 @@ TEST_P(CliErrorTest, OneLineErrorAndExitCode) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, CliErrorTest,
-    ::testing::Values(CliCase{{"frobnicate"}, 2, "frobnicate"},
-                      CliCase{{}, 2, "subcommand"},
-                      CliCase{{"lab", "up", "--no-such-flag"}, 2, "--no-such-flag"},
-                      CliCase{{"lab", "up", "--prefix", "Bad!"}, 2, "'Bad!'"},
-                      CliCase{{"lab", "up", "--prefix", "waytoolongprefix"}, 2, "'waytoolongprefix'"},
-                      CliCase{{"lab", "up", "--dns", "google"}, 2, "google"},
-                      CliCase{{"lab", "up", "--zone", "bad..zone"}, 2, "'bad..zone'"},
-                      CliCase{{"lab", "status", "--prefix", "../x"}, 2, "'../x'"},
-                      CliCase{{"lab", "exec", "--prefix", "vltnone-", "client", "--", "true"}, 3,
-                              "not up"},
-                      CliCase{{"--log-format", "xml", "lab", "status"}, 2, "xml"}),
+    ::testing::Values(
+        CliCase{{"frobnicate"}, 2, "frobnicate"}, CliCase{{}, 2, "subcommand"},
+        CliCase{{"lab", "up", "--no-such-flag"}, 2, "--no-such-flag"},
+        CliCase{{"lab", "up", "--prefix", "Bad!"}, 2, "'Bad!'"},
+        CliCase{{"lab", "up", "--prefix", "waytoolongprefix"}, 2, "'waytoolongprefix'"},
+        CliCase{{"lab", "up", "--dns", "google"}, 2, "google"},
+        CliCase{{"lab", "up", "--zone", "bad..zone"}, 2, "'bad..zone'"},
+        CliCase{{"lab", "status", "--prefix", "../x"}, 2, "'../x'"},
+        CliCase{{"lab", "exec", "--prefix", "vltnone-", "client", "--", "true"}, 3, "not up"},
+        CliCase{{"--log-format", "xml", "lab", "status"}, 2, "xml"}),
     [](const ::testing::TestParamInfo<CliCase>& tc) {
       std::string name = "case" + std::to_string(tc.index);
       for (const auto& a : tc.param.args) {

@@ -19,13 +19,13 @@ const char* vpnleakBinary();
 std::string rootCapabilityMissing();
 bool inCi();
 
-#define VL_REQUIRE_ROOT()                                                 \
-  do {                                                                    \
-    const std::string vl_why_ = ::vpnleak::testing::rootCapabilityMissing(); \
-    if (!vl_why_.empty()) {                                               \
+#define VL_REQUIRE_ROOT()                                                      \
+  do {                                                                         \
+    const std::string vl_why_ = ::vpnleak::testing::rootCapabilityMissing();   \
+    if (!vl_why_.empty()) {                                                    \
       if (::vpnleak::testing::inCi()) FAIL() << "required in CI: " << vl_why_; \
-      GTEST_SKIP() << vl_why_;                                            \
-    }                                                                     \
+      GTEST_SKIP() << vl_why_;                                                 \
+    }                                                                          \
   } while (0)
 
 // A network namespace "vlt-<tag>-<random>" that is deleted (with every process in it) when the

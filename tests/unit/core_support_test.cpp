@@ -45,7 +45,8 @@ TEST(Json, SchemaComesFirstAndAddressesSerialise) {
   doc["a"] = 1;
   doc["addr"] = IpAddress::parse("2001:db8::1").value();
   doc["net"] = Prefix::parse("10.0.0.0/8").value();
-  EXPECT_EQ(doc.dump(), R"({"schema":"vpnleak.test/1","a":1,"addr":"2001:db8::1","net":"10.0.0.0/8"})");
+  EXPECT_EQ(doc.dump(),
+            R"({"schema":"vpnleak.test/1","a":1,"addr":"2001:db8::1","net":"10.0.0.0/8"})");
   EXPECT_TRUE(parseJson(R"({"x":[1,2]})", "test").ok());
   auto bad = parseJson("{\"x\":", "snapshot.json");
   ASSERT_FALSE(bad.ok());

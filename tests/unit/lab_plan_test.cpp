@@ -34,19 +34,15 @@ TEST_P(ValidateTest, AcceptsOrNamesTheBadValue) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ValidateTest,
-                         ::testing::Values(ValidateCase{"vl-", "leak.test", true},
-                                           ValidateCase{"lab2-", "leak.test.", true},
-                                           ValidateCase{"abcdefgh", "a.b", true},
-                                           ValidateCase{"", "leak.test", false},
-                                           ValidateCase{"abcdefghi", "leak.test", false},
-                                           ValidateCase{"-vl", "leak.test", false},
-                                           ValidateCase{"VL-", "leak.test", false},
-                                           ValidateCase{"v/l", "leak.test", false},
-                                           ValidateCase{"vl-", "", false},
-                                           ValidateCase{"vl-", "bad..zone", false},
-                                           ValidateCase{"vl-", "-x.test", false},
-                                           ValidateCase{"vl-", "under_score.test", false}),
+INSTANTIATE_TEST_SUITE_P(
+    Table, ValidateTest,
+    ::testing::Values(
+        ValidateCase{"vl-", "leak.test", true}, ValidateCase{"lab2-", "leak.test.", true},
+        ValidateCase{"abcdefgh", "a.b", true}, ValidateCase{"", "leak.test", false},
+        ValidateCase{"abcdefghi", "leak.test", false}, ValidateCase{"-vl", "leak.test", false},
+        ValidateCase{"VL-", "leak.test", false}, ValidateCase{"v/l", "leak.test", false},
+        ValidateCase{"vl-", "", false}, ValidateCase{"vl-", "bad..zone", false},
+        ValidateCase{"vl-", "-x.test", false}, ValidateCase{"vl-", "under_score.test", false}),
     VL_CASE_NAMES);
 
 TEST(Plan, NamesFitTheKernelAndAreUniqueAcrossNamespaces) {
