@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   Action action;
   addLabCommand(app, action);
+  addAuditCommand(app, action);
 
   try {
     app.parse(argc, argv);
