@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <filesystem>
 #include <memory>
 
 #include "cli/app.hpp"
@@ -20,12 +21,18 @@ struct LabArgs {
   std::string wg = "auto";
   bool json = false;
   bool keep = false;
+  bool no_server = false;
   std::string node;
   std::vector<std::string> command;
 };
 
 int runUp(const LabArgs& a) {
   lab::LabOptions o = a.opts;
+  if (!a.no_server) {
+    // The leak-test server is this very binary, run in the server node.
+    std::error_code ec;
+    o.server_binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  }
   o.dns = a.dns == "isp" ? lab::DnsMode::kIsp : lab::DnsMode::kVpn;
   o.wg = a.wg == "kernel" ? lab::WgImpl::kKernel
          : a.wg == "go"   ? lab::WgImpl::kGo
@@ -100,6 +107,8 @@ void addLabCommand(CLI::App& root, Action& action) {
       ->capture_default_str();
   up->add_option("--zone", args->opts.zone, "DNS zone of the leak-test server")
       ->capture_default_str();
+  up->add_flag("--no-server", args->no_server,
+               "Do not start the leak-test server (vpnleak server) in the server node");
   up->callback([&action, args] { action = [args] { return runUp(*args); }; });
 
   auto* down = lab->add_subcommand("down", "Remove everything the lab made (idempotent)");

@@ -43,6 +43,10 @@ void printLabStatus(const core::Json& doc, std::ostream& out) {
   }
   out << "\n  dns      " << doc["dns"]["mode"].get<std::string>() << " resolver "
       << doc["dns"]["client_resolvers"].dump() << "\n";
+  if (doc["server"].contains("url") && !doc["server"]["url"].is_null()) {
+    out << "  server   " << doc["server"]["url"].get<std::string>()
+        << " (vpnleak server: HTTP, DNS for the zone, STUN)\n";
+  }
   out << "  exit     " << doc["expected_exit"]["ipv4"].get<std::string>() << " / "
       << (doc["expected_exit"]["ipv6"].is_null() ? std::string("no IPv6 exit")
                                                  : doc["expected_exit"]["ipv6"].get<std::string>())

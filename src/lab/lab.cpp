@@ -14,6 +14,7 @@
 #include "core/process.hpp"
 #include "core/unique_fd.hpp"
 #include "lab/context.hpp"
+#include "lab/leak_server.hpp"
 #include "lab/resolver.hpp"
 #include "lab/vpn_driver.hpp"
 
@@ -53,6 +54,7 @@ Status checkEnvironment(const LabOptions& opts) {
   std::vector<std::string> tools{"ip",  "nft",  "wg",    "unbound", "unbound-checkconf",
                                  "dig", "ping", "sysctl"};
   if (opts.wg != WgImpl::kKernel) tools.emplace_back("wireguard-go");
+  if (!opts.server_binary.empty()) tools.emplace_back("curl");
   for (const auto& t : tools) {
     if (!core::haveExecutable(t)) {
       return core::makeError(Errc::kEnvironment,
@@ -158,7 +160,8 @@ core::Json optionsToJson(const LabOptions& o) {
           {"wg", o.wg == WgImpl::kKernel ? "kernel"
                  : o.wg == WgImpl::kGo   ? "go"
                                          : "auto"},
-          {"zone", o.zone}};
+          {"zone", o.zone},
+          {"server_binary", o.server_binary}};
 }
 
 Status buildLab(const LabPlan& plan, const LabContext& ctx, core::Json& vpn_desc) {
@@ -168,7 +171,8 @@ Status buildLab(const LabPlan& plan, const LabContext& ctx, core::Json& vpn_desc
   auto driver = makeWireGuardDriver(plan.options.wg);
   VL_TRY(driver->up(plan, ctx));
   vpn_desc = driver->describe();
-  return startResolvers(plan, ctx);
+  VL_TRY(startResolvers(plan, ctx));
+  return plan.options.server_binary.empty() ? core::Status{} : startLeakServer(plan, ctx);
 }
 
 void killPid(pid_t pid) { core::terminate(pid, std::chrono::milliseconds(1000)); }
@@ -279,6 +283,7 @@ core::Result<LabPlan> load(const std::string& prefix) {
   const auto wg = o.value("wg", "auto");
   opts.wg = wg == "kernel" ? WgImpl::kKernel : wg == "go" ? WgImpl::kGo : WgImpl::kAuto;
   opts.zone = o.value("zone", "leak.test");
+  opts.server_binary = o.value("server_binary", "");
   return makePlan(opts);
 }
 

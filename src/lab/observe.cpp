@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/process.hpp"
+#include "core/sockaddr.hpp"
 #include "core/unique_fd.hpp"
 #include "lab/context.hpp"
 #include "netlink/netns.hpp"
@@ -22,31 +23,10 @@ using core::IpAddress;
 using core::UniqueFd;
 
 socklen_t toSockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof(ss));
-  if (a.isV4()) {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    std::memcpy(&s4->sin_addr, a.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  s6->sin6_family = AF_INET6;
-  s6->sin6_port = htons(port);
-  std::memcpy(&s6->sin6_addr, a.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
+  return core::toSockaddr(core::Endpoint{a, port}, ss);
 }
 
-IpAddress fromSockaddr(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    return IpAddress::fromBytes(core::Family::kV4,
-                                {reinterpret_cast<const std::uint8_t*>(&s4->sin_addr), 4});
-  }
-  const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-  return IpAddress::fromBytes(core::Family::kV6,
-                              {reinterpret_cast<const std::uint8_t*>(&s6->sin6_addr), 16});
-}
+IpAddress fromSockaddr(const sockaddr_storage& ss) { return core::fromSockaddr(ss).address; }
 
 // A UDP socket created inside ns (bound when bind_to is set); it stays in that namespace.
 core::Result<UniqueFd> udpSocketIn(const std::string& ns, core::Family fam,

@@ -177,7 +177,12 @@ core::Json planToJson(const LabPlan& plan) {
         {"client_resolvers", resolvers},
         {"isp_resolver", plan.isp_resolver_v4.toString()},
         {"vpn_resolver", plan.vpn_resolver_v4.toString()}}},
-      {"server", {{"ipv4", plan.server_v4.toString()}, {"ipv6", plan.server_v6.toString()}}},
+      {"server",
+       {{"ipv4", plan.server_v4.toString()},
+        {"ipv6", plan.server_v6.toString()},
+        {"url", plan.options.server_binary.empty()
+                    ? Json(nullptr)
+                    : Json("http://" + plan.server_v4.toString())}}},
       {"client_real",
        {{"ipv4", plan.router_public_v4.toString()}, {"ipv6", plan.client_global_v6.toString()}}},
       {"expected_exit",

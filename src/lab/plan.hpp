@@ -27,6 +27,8 @@ struct LabOptions {
   DnsMode dns = DnsMode::kVpn;
   WgImpl wg = WgImpl::kAuto;
   std::string zone = "leak.test";
+  // The vpnleak binary to run as the leak-test server in the server node; empty: no server.
+  std::string server_binary;
 };
 
 // Validates user-supplied options (prefix charset/length, zone syntax).

@@ -1,0 +1,56 @@
+// Private to the io_*.cpp files: accepting connections on a pre-bound listening socket.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <sys/socket.h>
+
+#include "core/unique_fd.hpp"
+
+namespace vpnleak::server {
+
+class Acceptor : public std::enable_shared_from_this<Acceptor> {
+ public:
+  using OnConnection = std::function<void(boost::asio::ip::tcp::socket)>;
+
+  Acceptor(boost::asio::io_context& ioc, core::UniqueFd fd, OnConnection on)
+      : ioc_(ioc), acceptor_(ioc), backoff_(ioc), on_(std::move(on)) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+    acceptor_.assign(ss.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6()
+                                              : boost::asio::ip::tcp::v4(),
+                     fd.release());
+  }
+
+  void start() { accept(); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(ioc_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                             boost::asio::ip::tcp::socket s) {
+      if (ec == boost::asio::error::operation_aborted) return;
+      if (ec) {
+        // Out of descriptors or memory: pause instead of spinning on the same error.
+        self->backoff_.expires_after(std::chrono::milliseconds(100));
+        self->backoff_.async_wait([self](const boost::system::error_code& e) {
+          if (!e) self->accept();
+        });
+        return;
+      }
+      self->on_(std::move(s));
+      self->accept();
+    });
+  }
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;
+  OnConnection on_;
+};
+
+}  // namespace vpnleak::server

@@ -1,0 +1,189 @@
+// UDP services (DNS and STUN): each event loop owns one SO_REUSEPORT socket and moves
+// datagrams in batches with recvmmsg/sendmmsg, answering from the address each query reached.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "server/io.hpp"
+#include "server/rrl.hpp"
+#include "server/sockets.hpp"
+
+namespace vpnleak::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr unsigned kBatch = 32;
+constexpr int kRoundsPerTurn = 8;  // then yield to the loop's other sockets
+constexpr std::size_t kMaxIn = 4096;
+constexpr std::size_t kMaxOut = 1280;
+constexpr std::size_t kControl = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
+
+using Handler = std::function<std::size_t(wire::Bytes, const core::Endpoint&, wire::MutableBytes)>;
+
+class UdpService : public std::enable_shared_from_this<UdpService> {
+ public:
+  UdpService(asio::io_context& ioc, core::UniqueFd fd, Handler handler)
+      : sock_(ioc), fd_(fd.get()), handler_(std::move(handler)) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+    v6_ = ss.ss_family == AF_INET6;
+    sock_.assign(v6_ ? asio::ip::udp::v6() : asio::ip::udp::v4(), fd.release());
+  }
+
+  void start() { drain(); }  // datagrams may be queued already
+
+ private:
+  void wait() {
+    sock_.async_wait(asio::ip::udp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       if (!ec) self->drain();
+                     });
+  }
+
+  void drain() {
+    for (int round = 0; round < kRoundsPerTurn; ++round) {
+      const int n = receive();
+      if (n > 0) reply(static_cast<unsigned>(n));
+      if (n < static_cast<int>(kBatch)) {  // the queue is empty: wait for the next datagram
+        wait();
+        return;
+      }
+    }
+    asio::post(sock_.get_executor(), [self = shared_from_this()] { self->drain(); });
+  }
+
+  int receive() {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      in_iov_[i] = {in_[i].data(), in_[i].size()};
+      auto& h = in_hdr_[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &from_[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &in_iov_[i];
+      h.msg_iovlen = 1;
+      h.msg_control = ctl_[i].data();
+      h.msg_controllen = ctl_[i].size();
+    }
+    return ::recvmmsg(fd_, in_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  }
+
+  void reply(unsigned n) {
+    unsigned m = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      const auto& h = in_hdr_[i].msg_hdr;
+      if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any query we answer
+      const auto peer = endpointFrom(reinterpret_cast<const sockaddr*>(&from_[i]));
+      const std::size_t size =
+          handler_(wire::Bytes(in_[i].data(), in_hdr_[i].msg_len), peer, out_[m]);
+      if (size == 0) continue;
+      out_iov_[m] = {out_[m].data(), size};
+      auto& o = out_hdr_[m].msg_hdr;
+      o = msghdr{};
+      o.msg_name = &from_[i];
+      o.msg_namelen = h.msg_namelen;
+      o.msg_iov = &out_iov_[m];
+      o.msg_iovlen = 1;
+      o.msg_controllen = replyControl(h, out_ctl_[m]);
+      o.msg_control = o.msg_controllen > 0 ? out_ctl_[m].data() : nullptr;
+      ++m;
+    }
+    unsigned sent = 0;
+    while (sent < m) {  // a full send buffer drops the rest: UDP answers are best effort
+      const int k = ::sendmmsg(fd_, out_hdr_.data() + sent, m - sent, MSG_DONTWAIT);
+      if (k <= 0) break;
+      sent += static_cast<unsigned>(k);
+    }
+  }
+
+  // The source address for a reply on a wildcard socket: the destination of the query.
+  std::size_t replyControl(const msghdr& in, std::array<char, kControl>& out) const {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&in); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+      msghdr tmp{};
+      tmp.msg_control = out.data();
+      tmp.msg_controllen = out.size();
+      cmsghdr* o = CMSG_FIRSTHDR(&tmp);
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        info.ipi_spec_dst = info.ipi_addr;
+        info.ipi_ifindex = 0;
+        o->cmsg_level = IPPROTO_IP;
+        o->cmsg_type = IP_PKTINFO;
+        o->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(o), &info, sizeof info);
+        return CMSG_SPACE(sizeof info);
+      }
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        o->cmsg_level = IPPROTO_IPV6;
+        o->cmsg_type = IPV6_PKTINFO;
+        o->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+        std::memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(in6_pktinfo));
+        return CMSG_SPACE(sizeof(in6_pktinfo));
+      }
+    }
+    return 0;
+  }
+
+  asio::ip::udp::socket sock_;
+  int fd_;
+  bool v6_ = false;
+  Handler handler_;
+  std::array<std::array<std::uint8_t, kMaxIn>, kBatch> in_{};
+  std::array<std::array<std::uint8_t, kMaxOut>, kBatch> out_{};
+  std::array<sockaddr_storage, kBatch> from_{};
+  std::array<std::array<char, kControl>, kBatch> ctl_{};
+  std::array<std::array<char, kControl>, kBatch> out_ctl_{};
+  std::array<iovec, kBatch> in_iov_{}, out_iov_{};
+  std::array<mmsghdr, kBatch> in_hdr_{}, out_hdr_{};
+};
+
+std::int64_t monotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void startUdpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
+  auto limiter = std::make_shared<RateLimiter>(shared.rrl_rate);
+  Handler h = [&shared, limiter](wire::Bytes in, const core::Endpoint& peer,
+                                 wire::MutableBytes out) -> std::size_t {
+    auto o = shared.dns->respond(in, peer, Transport::kUdp, out, nowMs());
+    if (o.observation) shared.recorder->record(std::move(*o.observation));
+    if (o.size == 0 || !limiter->enabled()) return o.size;
+    switch (limiter->check(peer.address, monotonicNs())) {
+      case RateLimiter::Verdict::kSend:
+        return o.size;
+      case RateLimiter::Verdict::kSlip:
+        bump(shared.metrics->dns_rrl_slipped);
+        return DnsResponder::truncate(out.first(o.size), o.question_end);
+      case RateLimiter::Verdict::kDrop:
+        bump(shared.metrics->dns_rrl_dropped);
+        return 0;
+    }
+    return 0;
+  };
+  std::make_shared<UdpService>(ioc, std::move(fd), std::move(h))->start();
+}
+
+void startUdpStun(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
+  Handler h = [&shared](wire::Bytes in, const core::Endpoint& peer,
+                        wire::MutableBytes out) -> std::size_t {
+    return shared.stun->respond(in, peer, out);
+  };
+  std::make_shared<UdpService>(ioc, std::move(fd), std::move(h))->start();
+}
+
+}  // namespace vpnleak::server

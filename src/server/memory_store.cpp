@@ -1,0 +1,108 @@
+// The default store: a hash map bounded in tests and in observations, evicting oldest first.
+// Every test lives for the same TTL, so creation order is also expiry order and one FIFO
+// serves both TTL expiry and capacity eviction in O(1).
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include "server/store.hpp"
+
+namespace vpnleak::server {
+
+namespace {
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const Limits& limits) : limits_(limits) {}
+
+  [[nodiscard]] std::string_view backend() const override { return "memory"; }
+
+  core::Status create(const std::string& token, std::int64_t now_ms, std::int64_t ttl_ms) override {
+    const std::lock_guard lock(mu_);
+    dropExpired(now_ms);
+    while (!order_.empty() && tests_.size() >= limits_.max_tests) dropOldest();
+    if (tests_.contains(token)) {
+      return core::makeError(core::Errc::kExists, "test token already exists");
+    }
+    tests_.emplace(token, Entry{now_ms, now_ms + ttl_ms, {}});
+    order_.push_back(token);
+    return {};
+  }
+
+  core::Result<std::size_t> append(std::span<const Observation> batch,
+                                   std::int64_t now_ms) override {
+    const std::lock_guard lock(mu_);
+    dropExpired(now_ms);
+    std::size_t stored = 0;
+    for (const auto& o : batch) {
+      auto it = tests_.find(o.token);
+      if (it == tests_.end() || it->second.observations.size() >= limits_.max_observations_per_test) {
+        continue;
+      }
+      while (observations_ >= limits_.max_observations && !order_.empty()) dropOldest();
+      it = tests_.find(o.token);  // the oldest dropped may have been this one
+      if (it == tests_.end()) continue;
+      it->second.observations.emplace_back(o.kind, o.json);
+      ++observations_;
+      ++stored;
+    }
+    return stored;
+  }
+
+  core::Result<std::optional<TestRecord>> get(const std::string& token,
+                                              std::int64_t now_ms) override {
+    const std::lock_guard lock(mu_);
+    const auto it = tests_.find(token);
+    if (it == tests_.end() || it->second.expires_ms <= now_ms) return std::optional<TestRecord>{};
+    return std::optional<TestRecord>(
+        TestRecord{token, it->second.created_ms, it->second.expires_ms, it->second.observations});
+  }
+
+  void expire(std::int64_t now_ms) override {
+    const std::lock_guard lock(mu_);
+    dropExpired(now_ms);
+  }
+
+  std::int64_t size() override {
+    const std::lock_guard lock(mu_);
+    return static_cast<std::int64_t>(tests_.size());
+  }
+
+ private:
+  struct Entry {
+    std::int64_t created_ms;
+    std::int64_t expires_ms;
+    std::vector<std::pair<Kind, std::string>> observations;
+  };
+
+  void dropOldest() {
+    const auto it = tests_.find(order_.front());
+    if (it != tests_.end()) {
+      observations_ -= it->second.observations.size();
+      tests_.erase(it);
+    }
+    order_.pop_front();
+  }
+
+  void dropExpired(std::int64_t now_ms) {
+    while (!order_.empty()) {
+      const auto it = tests_.find(order_.front());
+      if (it != tests_.end() && it->second.expires_ms > now_ms) break;
+      dropOldest();
+    }
+  }
+
+  Limits limits_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> tests_;
+  std::deque<std::string> order_;
+  std::size_t observations_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> makeMemoryStore(const Limits& limits) {
+  return std::make_unique<MemoryStore>(limits);
+}
+
+}  // namespace vpnleak::server
