@@ -198,6 +198,20 @@ void judgeEndpoints(const Ctx& c, std::vector<Finding>& out) {
   }
 }
 
+// A path the routes would take still ends at a fail-closed firewall: only what its rules allow
+// gets out, so the finding stays (the routes are wrong) but it is no longer a leak by itself.
+void mitigate(const Snapshot& s, std::vector<Finding>& findings) {
+  const auto closed = failClosed(s);
+  for (auto& f : findings) {
+    auto dst = IpAddress::parse(f.evidence.value("destination", ""));
+    if (!dst || !(dst->isV4() ? closed.v4 : closed.v6)) continue;
+    f.severity = Severity::kLow;
+    f.detail += "; mitigated: an nftables output chain with policy drop blocks it unless a rule "
+                "allows it";
+    f.evidence["mitigated_by_firewall"] = true;
+  }
+}
+
 }  // namespace
 
 std::string severityName(Severity s) {
@@ -268,6 +282,7 @@ Report analyze(const Snapshot& s) {
   judgePrefixes(c, v6_leaks, r.findings);
   judgeDns(c, r.findings, r.notes);
   judgeEndpoints(c, r.findings);
+  mitigate(s, r.findings);
   for (auto& f : judgeFirewall(s, r.tunnel)) r.findings.push_back(std::move(f));
   std::stable_sort(r.findings.begin(), r.findings.end(),
                    [](const Finding& a, const Finding& b) { return a.severity > b.severity; });

@@ -43,6 +43,13 @@ struct Report {
 // unknown), and up.
 TunnelView findTunnel(const Snapshot& s);
 
+// Which families an nftables output chain with policy drop covers.
+struct FailClosed {
+  bool v4 = false;
+  bool v6 = false;
+};
+FailClosed failClosed(const Snapshot& s);
+
 // Kill-switch findings from the `nft -j list ruleset` document in the snapshot.
 std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t);
 

@@ -45,6 +45,16 @@ std::string tableText(const Json& doc, const std::string& family, const std::str
 
 }  // namespace
 
+FailClosed failClosed(const Snapshot& s) {
+  FailClosed f;
+  for (const auto& c : chains(s.nftables)) {
+    if (c.hook != "output" || c.policy != "drop") continue;
+    f.v4 = f.v4 || c.family == "inet" || c.family == "ip";
+    f.v6 = f.v6 || c.family == "inet" || c.family == "ip6";
+  }
+  return f;
+}
+
 std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
   std::vector<Finding> out;
   const std::string fix = "run 'vpnleak guard up --tunnel IFACE --endpoint IP:PORT' to drop "
@@ -56,15 +66,13 @@ std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
                    fix, Json::object()});
     return out;
   }
-  bool v4_closed = false;
-  bool v6_closed = false;
   bool guard = false;
   for (const auto& c : chains(s.nftables)) {
     if (c.table == "vpnleak" && c.family == "inet") guard = true;
-    if (c.hook != "output" || c.policy != "drop") continue;
-    v4_closed = v4_closed || c.family == "inet" || c.family == "ip";
-    v6_closed = v6_closed || c.family == "inet" || c.family == "ip6";
   }
+  const auto closed = failClosed(s);
+  const bool v4_closed = closed.v4;
+  const bool v6_closed = closed.v6;
   if (!v4_closed || !v6_closed) {
     const std::string open = !v4_closed && !v6_closed ? "IPv4 and IPv6" : !v4_closed ? "IPv4" : "IPv6";
     out.push_back({"no-killswitch", Severity::kHigh,

@@ -27,10 +27,9 @@ int main(int argc, char** argv) {
 
   Action action;
   addLabCommand(app, action);
-  addServerCommand(app, action);
+  addMonitorCommand(app, action);
   addAuditCommand(app, action);
   addTestCommand(app, action);
-  addGuardCommand(app, action);
 
   try {
     app.parse(argc, argv);

@@ -70,6 +70,31 @@ TEST_F(LabAuditTest, DefaultLabPredictsTheIpv6LeakAndNoKillSwitch) {
   EXPECT_EQ(audit({"--fail-on", "critical"}).second, 0);
 }
 
+TEST_F(LabAuditTest, GuardRemovesNoKillSwitchAndIsCheckedAgainstTheTunnel) {
+  const auto plan = bringUp(DnsMode::kIsp);
+  auto guard = [&](const std::string& endpoint) {
+    return sh({"ip", "netns", "exec", prefix_ + "client", testing::vpnleakBinary(), "guard", "up",
+               "--tunnel", plan.tunnel.client_iface, "--endpoint", endpoint + "/udp"});
+  };
+  auto g = guard(plan.tunnel.endpoint.toString());
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  auto [report, rc] = audit();
+  EXPECT_EQ(finding(report, "no-killswitch"), nullptr) << report.dump(2);
+  EXPECT_EQ(finding(report, "guard-mismatch"), nullptr) << report.dump(2);
+  // The ISP resolver is still configured, but the guard stops the queries: a low finding.
+  const auto* dns = finding(report, "dns-outside-tunnel");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_EQ((*dns)["severity"], "low");
+  // A guard for another endpoint does not match this tunnel.
+  ASSERT_EQ(guard("203.0.113.99:51820").exit_code, 0);
+  auto [stale, rc2] = audit();
+  const auto* mismatch = finding(stale, "guard-mismatch");
+  ASSERT_NE(mismatch, nullptr) << stale.dump(2);
+  EXPECT_NE((*mismatch)["detail"].get<std::string>().find(plan.tunnel.endpoint.address.toString()),
+            std::string::npos);
+  EXPECT_EQ(rc2, 1);
+}
+
 TEST_F(LabAuditTest, IspResolverIsOutsideTheTunnel) {
   const auto plan = bringUp(DnsMode::kIsp);
   auto [report, rc] = audit();

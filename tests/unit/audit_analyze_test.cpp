@@ -164,6 +164,7 @@ struct Case {
   const char* id;
   Severity severity;
   const char* detail_mentions;
+  bool keep_firewall = false;  // route cases run without the baseline's fail-closed firewall
 };
 
 class AuditFindingTest : public ::testing::TestWithParam<Case> {};
@@ -173,6 +174,8 @@ TEST_P(AuditFindingTest, ReportsWhatWasBroken) {
   auto s = wgQuickHost();
   s.interfaces[1].addresses.pop_back();  // start from the clean host
   c.breakIt(s);
+  // With the baseline's guard table every route finding would be mitigated (low).
+  if (!c.keep_firewall) s.nftables = core::Json::parse(R"({"nftables":[]})");
   const auto r = analyze(s);
   const Finding* f = find(r, c.id);
   ASSERT_NE(f, nullptr) << c.id << " not in " << ::testing::PrintToString(ids(r));
@@ -238,12 +241,12 @@ INSTANTIATE_TEST_SUITE_P(
              [](Snapshot& s) {
                s.nftables = core::Json::parse(R"({"nftables":[{"chain":{"family":"ip","table":"f","name":"o","hook":"output","policy":"drop"}}]})");
              },
-             "no-killswitch", Severity::kHigh, "IPv6"},
+             "no-killswitch", Severity::kHigh, "IPv6", true},
         Case{"firewall_unreadable", [](Snapshot& s) { s.nftables = nullptr; }, "no-killswitch",
-             Severity::kMedium, "could not be read"},
+             Severity::kMedium, "could not be read", true},
         Case{"stale_guard",
              [](Snapshot& s) { s.wireguard[0].peers[0].endpoint->address = ip("203.0.113.99"); },
-             "guard-mismatch", Severity::kHigh, "203.0.113.99"}),
+             "guard-mismatch", Severity::kHigh, "203.0.113.99", true}),
     [](const ::testing::TestParamInfo<Case>& tc) { return std::string(tc.param.name); });
 
 TEST(Audit, NoTunnelJudgesNothingElse) {
@@ -256,6 +259,7 @@ TEST(Audit, NoTunnelJudgesNothingElse) {
 TEST(Audit, JsonReportShape) {
   auto s = wgQuickHost();
   s.resolvers = {ip("192.168.1.1")};
+  s.nftables = core::Json::parse(R"({"nftables":[]})");
   const auto j = toJson(analyze(s));
   EXPECT_EQ(j.begin().key(), "schema");
   EXPECT_EQ(j["schema"], "vpnleak.audit/1");
@@ -268,6 +272,34 @@ TEST(Audit, JsonReportShape) {
   }
   EXPECT_TRUE(parseSeverity("medium").ok());
   EXPECT_FALSE(parseSeverity("urgent").ok());
+}
+
+}  // namespace
+}  // namespace vpnleak::audit
+
+namespace vpnleak::audit {
+namespace {
+
+TEST(Audit, FailClosedFirewallMitigatesRouteFindings) {
+  auto s = wgQuickHost();
+  s.resolvers = {ip("192.168.1.1")};
+  // The baseline's guard table: inet output policy drop covers both families.
+  auto r = analyze(s);
+  const Finding* dns = find(r, "dns-outside-tunnel");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_EQ(dns->severity, Severity::kLow);
+  EXPECT_NE(dns->detail.find("mitigated"), std::string::npos);
+  EXPECT_EQ(dns->evidence["mitigated_by_firewall"], true);
+  // An IPv4-only firewall leaves an IPv6 path a leak.
+  s.nftables = core::Json::parse(
+      R"({"nftables":[{"chain":{"family":"ip","table":"f","name":"o","hook":"output","policy":"drop"}}]})");
+  s.resolvers = {ip("2001:db8:1::1")};
+  s.interfaces[1].addresses.push_back({ip("2001:db8:1::20"), 64});
+  s.routes.push_back(route("2001:db8:1::/64", "eth0", nullptr, 254, "link"));
+  r = analyze(s);
+  dns = find(r, "dns-outside-tunnel");
+  ASSERT_NE(dns, nullptr) << ::testing::PrintToString(ids(r));
+  EXPECT_EQ(dns->severity, Severity::kHigh);
 }
 
 }  // namespace
