@@ -27,9 +27,10 @@ int main(int argc, char** argv) {
 
   Action action;
   addLabCommand(app, action);
-  addMonitorCommand(app, action);
+  addServerCommand(app, action);
   addAuditCommand(app, action);
   addTestCommand(app, action);
+  addGuardCommand(app, action);
 
   try {
     app.parse(argc, argv);

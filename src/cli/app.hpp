@@ -14,9 +14,10 @@ namespace vpnleak::cli {
 using Action = std::function<int()>;
 
 void addLabCommand(CLI::App& root, Action& action);
-void addMonitorCommand(CLI::App& root, Action& action);
+void addServerCommand(CLI::App& root, Action& action);
 void addAuditCommand(CLI::App& root, Action& action);
 void addTestCommand(CLI::App& root, Action& action);
+void addGuardCommand(CLI::App& root, Action& action);
 
 // Prints "vpnleak: MESSAGE" on stderr and returns code.
 int fail(int code, const std::string& message);
