@@ -153,7 +153,8 @@ std::vector<IpAddress> effectiveResolvers(const Snapshot& s) {
   const auto stub = IpAddress::parse("127.0.0.53").value();
   for (const auto& r : s.resolvers) {
     if (r == stub && !s.link_dns.empty()) {
-      for (const auto& [link, servers] : s.link_dns) out.insert(out.end(), servers.begin(), servers.end());
+      for (const auto& [link, servers] : s.link_dns)
+        out.insert(out.end(), servers.begin(), servers.end());
     } else {
       out.push_back(r);
     }
@@ -193,7 +194,8 @@ void judgeEndpoints(const Ctx& c, std::vector<Finding>& out) {
                      " (any program, port and protocol) bypasses the tunnel, not only the "
                      "tunnel's own packets (TunnelCrack ServerIP)",
          "exempt only the tunnel's own socket (fwmark policy routing, as wg-quick does) and allow "
-         "only its port and protocol ('vpnleak guard up --endpoint " + e.toString() + "/udp')",
+         "only its port and protocol ('vpnleak guard up --endpoint " +
+             e.toString() + "/udp')",
          decisionJson(e.address, d)});
   }
 }
@@ -206,8 +208,9 @@ void mitigate(const Snapshot& s, std::vector<Finding>& findings) {
     auto dst = IpAddress::parse(f.evidence.value("destination", ""));
     if (!dst || !(dst->isV4() ? closed.v4 : closed.v6)) continue;
     f.severity = Severity::kLow;
-    f.detail += "; mitigated: an nftables output chain with policy drop blocks it unless a rule "
-                "allows it";
+    f.detail +=
+        "; mitigated: an nftables output chain with policy drop blocks it unless a rule "
+        "allows it";
     f.evidence["mitigated_by_firewall"] = true;
   }
 }
@@ -231,13 +234,13 @@ std::string severityName(Severity s) {
 }
 
 core::Result<Severity> parseSeverity(std::string_view text) {
-  for (auto s : {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh,
-                 Severity::kCritical}) {
+  for (auto s :
+       {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
     if (severityName(s) == text) return s;
   }
-  return core::makeError(core::Errc::kInvalidArgument,
-                         "invalid severity '" + std::string(text) +
-                             "': expected info, low, medium, high or critical");
+  return core::makeError(
+      core::Errc::kInvalidArgument,
+      "invalid severity '" + std::string(text) + "': expected info, low, medium, high or critical");
 }
 
 std::optional<Severity> Report::highest() const {

@@ -24,7 +24,8 @@ void readResolvers(const CollectOptions& opts, Snapshot& s) {
   struct stat st {};
   if (::stat("/run/systemd/resolve/io.systemd.Resolve", &st) == 0 &&
       core::haveExecutable("resolvectl")) {
-    auto r = core::run({"resolvectl", "dns"}, core::RunOptions::withTimeout(std::chrono::seconds(5)));
+    auto r =
+        core::run({"resolvectl", "dns"}, core::RunOptions::withTimeout(std::chrono::seconds(5)));
     if (r && r->ok()) s.link_dns = parseResolvectlDns(r->out);
   }
 }

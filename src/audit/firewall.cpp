@@ -57,8 +57,9 @@ FailClosed failClosed(const Snapshot& s) {
 
 std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
   std::vector<Finding> out;
-  const std::string fix = "run 'vpnleak guard up --tunnel IFACE --endpoint IP:PORT' to drop "
-                          "everything that does not use the tunnel";
+  const std::string fix =
+      "run 'vpnleak guard up --tunnel IFACE --endpoint IP:PORT' to drop "
+      "everything that does not use the tunnel";
   if (s.nftables.is_null()) {
     out.push_back({"no-killswitch", Severity::kMedium,
                    "the nftables ruleset could not be read, so no kill switch could be found "
@@ -74,7 +75,9 @@ std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
   const bool v4_closed = closed.v4;
   const bool v6_closed = closed.v6;
   if (!v4_closed || !v6_closed) {
-    const std::string open = !v4_closed && !v6_closed ? "IPv4 and IPv6" : !v4_closed ? "IPv4" : "IPv6";
+    const std::string open = !v4_closed && !v6_closed ? "IPv4 and IPv6"
+                             : !v4_closed             ? "IPv4"
+                                                      : "IPv6";
     out.push_back({"no-killswitch", Severity::kHigh,
                    "nothing blocks " + open +
                        " traffic outside the tunnel: no output chain with policy drop, so when "
@@ -97,8 +100,10 @@ std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
       for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
       out.push_back({"guard-mismatch", Severity::kHigh,
                      "the guard table inet vpnleak does not match the current tunnel: it does "
-                     "not mention " + list + ", so the tunnel's traffic may be dropped or the "
-                     "rules are stale",
+                     "not mention " +
+                         list +
+                         ", so the tunnel's traffic may be dropped or the "
+                         "rules are stale",
                      "re-run 'vpnleak guard up' with the current tunnel and endpoint, or keep "
                      "'vpnleak guard watch' running to follow endpoint changes",
                      Json{{"missing", missing}}});

@@ -199,8 +199,8 @@ RuleEntry readRule(Reader& rd, const Json& j, const std::string& path) {
       r.uidrange = {(*uid)[0].get<std::uint32_t>(), (*uid)[1].get<std::uint32_t>()};
     }
   }
-  static const std::vector<std::string> kActions{"table", "goto", "nop", "blackhole",
-                                                 "unreachable", "prohibit"};
+  static const std::vector<std::string> kActions{"table",     "goto",        "nop",
+                                                 "blackhole", "unreachable", "prohibit"};
   if (std::find(kActions.begin(), kActions.end(), r.action) == kActions.end()) {
     rd.fail(path + ".action", "one of table, goto, nop, blackhole, unreachable, prohibit");
   }
@@ -210,8 +210,9 @@ RuleEntry readRule(Reader& rd, const Json& j, const std::string& path) {
 std::vector<core::IpAddress> readAddressList(Reader& rd, const Json& arr, const std::string& path) {
   std::vector<core::IpAddress> out;
   for (std::size_t k = 0; k < arr.size(); ++k) {
-    auto a = arr[k].is_string() ? core::IpAddress::parse(arr[k].get<std::string>())
-                                : core::Result<core::IpAddress>(core::makeError(Errc::kInvalidArgument, ""));
+    auto a = arr[k].is_string()
+                 ? core::IpAddress::parse(arr[k].get<std::string>())
+                 : core::Result<core::IpAddress>(core::makeError(Errc::kInvalidArgument, ""));
     if (!a) {
       rd.fail(path + "[" + std::to_string(k) + "]", "an IP address string");
       continue;
@@ -239,8 +240,9 @@ WireGuardIface readWireGuard(Reader& rd, const Json& j, const std::string& path)
       if (e) p.endpoint = *e;
     }
     for (const auto& a : rd.array(peers[k], "allowed_ips", pp)) {
-      auto pr = a.is_string() ? core::Prefix::parse(a.get<std::string>(), true)
-                              : core::Result<core::Prefix>(core::makeError(Errc::kInvalidArgument, ""));
+      auto pr = a.is_string()
+                    ? core::Prefix::parse(a.get<std::string>(), true)
+                    : core::Result<core::Prefix>(core::makeError(Errc::kInvalidArgument, ""));
       if (!pr) {
         rd.fail(pp + ".allowed_ips", "a list of prefixes");
         continue;
@@ -267,7 +269,10 @@ Json toJson(const Snapshot& s) {
   for (const auto& i : s.interfaces) {
     Json addrs = Json::array();
     for (const auto& a : i.addresses) addrs.push_back(a.toString());
-    ifaces.push_back({{"name", i.name}, {"kind", i.kind}, {"up", i.up}, {"loopback", i.loopback},
+    ifaces.push_back({{"name", i.name},
+                      {"kind", i.kind},
+                      {"up", i.up},
+                      {"loopback", i.loopback},
                       {"addresses", addrs}});
   }
   doc["interfaces"] = ifaces;
@@ -301,8 +306,9 @@ Json toJson(const Snapshot& s) {
 core::Result<Snapshot> snapshotFromJson(const Json& j) {
   Reader rd;
   if (!j.is_object() || j.value("schema", "") != kSnapshotSchema) {
-    return core::makeError(Errc::kInvalidArgument, std::string("invalid snapshot: expected \"schema\": \"") +
-                                                       kSnapshotSchema + "\"");
+    return core::makeError(
+        Errc::kInvalidArgument,
+        std::string("invalid snapshot: expected \"schema\": \"") + kSnapshotSchema + "\"");
   }
   Snapshot s;
   const auto& ifaces = rd.array(j, "interfaces", "$");

@@ -29,8 +29,9 @@ struct Interface {
 
 struct RouteEntry {
   core::Family family = core::Family::kV4;
-  std::uint32_t table = 254;    // main
-  std::string type = "unicast";  // unicast, local, broadcast, blackhole, unreachable, prohibit, throw
+  std::uint32_t table = 254;  // main
+  std::string type =
+      "unicast";  // unicast, local, broadcast, blackhole, unreachable, prohibit, throw
   core::Prefix dst;
   std::optional<core::IpAddress> gateway;
   std::string dev;
@@ -71,10 +72,10 @@ struct Snapshot {
   std::vector<Interface> interfaces;
   std::vector<RouteEntry> routes;
   std::vector<RuleEntry> rules;
-  std::vector<core::IpAddress> resolvers;                      // resolv.conf nameservers
+  std::vector<core::IpAddress> resolvers;                        // resolv.conf nameservers
   std::map<std::string, std::vector<core::IpAddress>> link_dns;  // systemd-resolved, per link
   std::vector<WireGuardIface> wireguard;
-  core::Json nftables;  // `nft -j list ruleset`, null when it could not be read
+  core::Json nftables;             // `nft -j list ruleset`, null when it could not be read
   std::vector<std::string> notes;  // what could not be collected, and why
 
   [[nodiscard]] const Interface* interface(const std::string& name) const;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     return fail(2, what + " (see 'vpnleak --help')");
   }
 
-  const auto level = log_level == "debug"  ? log::Level::kDebug
+  const auto level = log_level == "debug"   ? log::Level::kDebug
                      : log_level == "warn"  ? log::Level::kWarn
                      : log_level == "error" ? log::Level::kError
                                             : log::Level::kInfo;

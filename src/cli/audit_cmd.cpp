@@ -60,9 +60,8 @@ void printReport(const audit::Report& r, std::ostream& out) {
 int runAudit(const AuditArgs& a) {
   auto threshold = audit::parseSeverity(a.fail_on);
   if (!threshold) return fail(2, "--fail-on: " + threshold.error().message());
-  core::Result<audit::Snapshot> snap = a.snapshot_in.empty()
-                                           ? audit::collect({a.resolv_conf})
-                                           : readSnapshot(a.snapshot_in);
+  core::Result<audit::Snapshot> snap =
+      a.snapshot_in.empty() ? audit::collect({a.resolv_conf}) : readSnapshot(a.snapshot_in);
   if (!snap) return fail(snap.error().exitCode(), snap.error().message());
   if (!a.snapshot_out.empty()) {
     std::ofstream f(a.snapshot_out, std::ios::trunc);

@@ -32,18 +32,21 @@ core::Result<probe::TestOptions> options(const TestArgs& a) {
   o.tunnel = a.tunnel;
   for (const auto& e : a.expect_exit) {
     auto ip = core::IpAddress::parse(e);
-    if (!ip) return core::makeError(core::Errc::kInvalidArgument, "--expect-exit: " + ip.error().message());
+    if (!ip)
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "--expect-exit: " + ip.error().message());
     o.expect_exit.push_back(*ip);
   }
   if (a.dns_names < 1 || a.dns_names > 100) {
-    return core::makeError(core::Errc::kInvalidArgument,
-                           "invalid --dns-names " + std::to_string(a.dns_names) + ": expected 1 to 100");
+    return core::makeError(
+        core::Errc::kInvalidArgument,
+        "invalid --dns-names " + std::to_string(a.dns_names) + ": expected 1 to 100");
   }
   o.dns_names = a.dns_names;
   if (a.timeout_ms < 200 || a.timeout_ms > 60000) {
-    return core::makeError(core::Errc::kInvalidArgument, "invalid --timeout " +
-                                                             std::to_string(a.timeout_ms) +
-                                                             ": expected 200 to 60000 ms");
+    return core::makeError(
+        core::Errc::kInvalidArgument,
+        "invalid --timeout " + std::to_string(a.timeout_ms) + ": expected 200 to 60000 ms");
   }
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   for (const auto& list : a.only) {
@@ -52,8 +55,9 @@ core::Result<probe::TestOptions> options(const TestArgs& a) {
     while (std::getline(ss, id, ',')) {
       const auto& ids = probe::checkIds();
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
-        return core::makeError(core::Errc::kInvalidArgument,
-                               "unknown check '" + id + "' in --only: expected ipv4, ipv6, dns, webrtc or killswitch");
+        return core::makeError(
+            core::Errc::kInvalidArgument,
+            "unknown check '" + id + "' in --only: expected ipv4, ipv6, dns, webrtc or killswitch");
       }
       o.only.push_back(id);
     }
@@ -63,15 +67,17 @@ core::Result<probe::TestOptions> options(const TestArgs& a) {
 
 void printTable(const probe::TestReport& r, std::ostream& out) {
   const auto& o = r.observations;
-  out << "server " << r.server << "  tunnel " << (o.tunnel.empty() ? "-" : o.tunnel)
-      << "  outside " << (o.physical.empty() ? "-" : o.physical) << "  exit "
+  out << "server " << r.server << "  tunnel " << (o.tunnel.empty() ? "-" : o.tunnel) << "  outside "
+      << (o.physical.empty() ? "-" : o.physical) << "  exit "
       << (o.exit_v4 ? o.exit_v4->toString() : "-") << " / "
       << (o.exit_v6 ? o.exit_v6->toString() : "-") << "\n\n";
-  out << std::left << std::setw(12) << "CHECK" << std::setw(7) << "STATUS" << "EXPLANATION\n";
+  out << std::left << std::setw(12) << "CHECK" << std::setw(7) << "STATUS"
+      << "EXPLANATION\n";
   for (const auto& c : r.checks) {
     out << std::setw(12) << c.id << std::setw(7) << c.status << c.explanation << "\n";
   }
-  out << "\n" << (r.leaked() ? "LEAK: something escapes the tunnel (see above)" : "PASS: nothing leaked")
+  out << "\n"
+      << (r.leaked() ? "LEAK: something escapes the tunnel (see above)" : "PASS: nothing leaked")
       << "  (" << r.duration_ms << " ms)\n";
 }
 

@@ -28,13 +28,15 @@ Endpoint fromSockaddr(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     sockaddr_in s4{};
     std::memcpy(&s4, &ss, sizeof(s4));
-    return {IpAddress::fromBytes(Family::kV4, {reinterpret_cast<const std::uint8_t*>(&s4.sin_addr), 4}),
-            ntohs(s4.sin_port)};
+    return {
+        IpAddress::fromBytes(Family::kV4, {reinterpret_cast<const std::uint8_t*>(&s4.sin_addr), 4}),
+        ntohs(s4.sin_port)};
   }
   if (ss.ss_family == AF_INET6) {
     sockaddr_in6 s6{};
     std::memcpy(&s6, &ss, sizeof(s6));
-    return {IpAddress::fromBytes(Family::kV6, {reinterpret_cast<const std::uint8_t*>(&s6.sin6_addr), 16}),
+    return {IpAddress::fromBytes(Family::kV6,
+                                 {reinterpret_cast<const std::uint8_t*>(&s6.sin6_addr), 16}),
             ntohs(s6.sin6_port)};
   }
   return {};

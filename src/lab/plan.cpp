@@ -180,9 +180,8 @@ core::Json planToJson(const LabPlan& plan) {
       {"server",
        {{"ipv4", plan.server_v4.toString()},
         {"ipv6", plan.server_v6.toString()},
-        {"url", plan.options.server_binary.empty()
-                    ? Json(nullptr)
-                    : Json("http://" + plan.server_v4.toString())}}},
+        {"url", plan.options.server_binary.empty() ? Json(nullptr)
+                                                   : Json("http://" + plan.server_v4.toString())}}},
       {"client_real",
        {{"ipv4", plan.router_public_v4.toString()}, {"ipv6", plan.client_global_v6.toString()}}},
       {"expected_exit",

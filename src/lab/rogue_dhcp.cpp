@@ -47,12 +47,12 @@ core::Status startRogueDhcp(const std::string& prefix, const std::vector<core::P
   }
   // Option 121 replaces option 3 at the client (RFC 3442), so the default route is pushed too.
   routes += ",0.0.0.0/0," + router;
-  VL_TRY(ctx.daemon(plan->netns("router"), "dnsmasq-dhcp",
-                    {"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-                     "--user=root", "--interface=lan0", "--bind-interfaces",
-                     "--dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,1h",
-                     "--dhcp-option=" + routes, "--dhcp-leasefile=" + ctx.path("dnsmasq.leases"),
-                     "--pid-file=", "--log-dhcp"}));
+  VL_TRY(ctx.daemon(
+      plan->netns("router"), "dnsmasq-dhcp",
+      {"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--user=root",
+       "--interface=lan0", "--bind-interfaces",
+       "--dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,1h", "--dhcp-option=" + routes,
+       "--dhcp-leasefile=" + ctx.path("dnsmasq.leases"), "--pid-file=", "--log-dhcp"}));
   return {};
 }
 
@@ -63,9 +63,10 @@ core::Status acceptDhcpRoutes(const std::string& prefix, const std::vector<core:
   const LabContext ctx(stateDir(prefix));
   VL_TRY(ctx.writeFile("dhclient-routes.sh", classlessRoutesScript()));
   ::chmod(ctx.path("dhclient-routes.sh").c_str(), 0700);
-  VL_TRY(ctx.writeFile("dhclient.conf",
-                       "option rfc3442-classless-static-routes code 121 = array of unsigned "
-                       "integer 8;\nrequest subnet-mask, routers, rfc3442-classless-static-routes;\n"));
+  VL_TRY(ctx.writeFile(
+      "dhclient.conf",
+      "option rfc3442-classless-static-routes code 121 = array of unsigned "
+      "integer 8;\nrequest subnet-mask, routers, rfc3442-classless-static-routes;\n"));
   const auto ns = plan->netns("client");
   VL_TRY(ctx.daemon(ns, "dhclient",
                     {"dhclient", "-d", "-4", "-sf", ctx.path("dhclient-routes.sh"), "-cf",
@@ -79,9 +80,9 @@ core::Status acceptDhcpRoutes(const std::string& prefix, const std::vector<core:
     if (all) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return core::makeError(Errc::kEnvironment, "dhclient in " + ns +
-                                                 " did not install the pushed routes in time; see " +
-                                                 ctx.path("dhclient.log"));
+  return core::makeError(Errc::kEnvironment,
+                         "dhclient in " + ns + " did not install the pushed routes in time; see " +
+                             ctx.path("dhclient.log"));
 }
 
 }  // namespace vpnleak::lab

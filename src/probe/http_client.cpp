@@ -27,7 +27,8 @@ core::Status sendAll(int fd, const std::string& data, Deadline d) {
     }
     if (n < 0 && errno != EAGAIN) return core::sysError("send");
     pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, msLeft(d)) <= 0) return core::makeError(core::Errc::kTimeout, "send timed out");
+    if (::poll(&p, 1, msLeft(d)) <= 0)
+      return core::makeError(core::Errc::kTimeout, "send timed out");
   }
   return {};
 }
@@ -52,7 +53,8 @@ core::Result<HttpReply> httpRequest(const ServerUrl& url, const core::Endpoint& 
                     "\r\nUser-Agent: vpnleak/" VPNLEAK_VERSION
                     "\r\nAccept: application/json\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n";
   req += body;
@@ -65,7 +67,8 @@ core::Result<HttpReply> httpRequest(const ServerUrl& url, const core::Endpoint& 
   char buf[8192];
   while (!parser.is_done()) {
     if (!waitReadable(fd->get(), deadline)) {
-      return core::makeError(core::Errc::kTimeout, "reading the reply from " + server.toString() + " timed out");
+      return core::makeError(core::Errc::kTimeout,
+                             "reading the reply from " + server.toString() + " timed out");
     }
     const auto n = ::recv(fd->get(), buf, sizeof(buf), 0);
     if (n < 0 && errno == EAGAIN) continue;
@@ -73,7 +76,9 @@ core::Result<HttpReply> httpRequest(const ServerUrl& url, const core::Endpoint& 
     boost::beast::error_code ec;
     if (n == 0) {
       parser.put_eof(ec);
-      if (ec) return core::makeError(core::Errc::kMalformed, "truncated HTTP reply from " + server.toString());
+      if (ec)
+        return core::makeError(core::Errc::kMalformed,
+                               "truncated HTTP reply from " + server.toString());
       break;
     }
     pending.append(buf, static_cast<std::size_t>(n));
@@ -81,8 +86,8 @@ core::Result<HttpReply> httpRequest(const ServerUrl& url, const core::Endpoint& 
       const auto used = parser.put(boost::asio::buffer(pending), ec);
       if (ec == http::error::need_more) break;
       if (ec) {
-        return core::makeError(core::Errc::kMalformed,
-                               "malformed HTTP reply from " + server.toString() + ": " + ec.message());
+        return core::makeError(core::Errc::kMalformed, "malformed HTTP reply from " +
+                                                           server.toString() + ": " + ec.message());
       }
       pending.erase(0, used);
     }
@@ -97,12 +102,14 @@ core::Result<core::Json> httpJson(const ServerUrl& url, const core::Endpoint& se
                                   const Binding& binding, Deadline deadline) {
   auto r = httpRequest(url, server, method, path, binding, deadline);
   if (!r) return r.error();
-  auto j = core::parseJson(r->body, "the reply to " + std::string(method) + " " + std::string(path));
+  auto j =
+      core::parseJson(r->body, "the reply to " + std::string(method) + " " + std::string(path));
   if (r->status < 200 || r->status > 299) {
     const std::string msg = j && j->is_object() ? j->value("error", "") : "";
-    return core::makeError(core::Errc::kEnvironment,
-                           std::string(method) + " " + std::string(path) + " on " + server.toString() +
-                               ": HTTP " + std::to_string(r->status) + (msg.empty() ? "" : " (" + msg + ")"));
+    return core::makeError(core::Errc::kEnvironment, std::string(method) + " " + std::string(path) +
+                                                         " on " + server.toString() + ": HTTP " +
+                                                         std::to_string(r->status) +
+                                                         (msg.empty() ? "" : " (" + msg + ")"));
   }
   if (!j) return core::makeError(core::Errc::kMalformed, j.error().message());
   return j;

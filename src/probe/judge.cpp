@@ -51,12 +51,13 @@ CheckResult judgeFamily(const Observations& o, core::Family f) {
     return r;
   }
   r.status = "leak";
-  r.explanation =
-      exit ? "the server saw " + fam + " from " + p.seen->toString() + ", not the tunnel's exit " +
-                 exit->toString() + ": " + fam + " goes around the tunnel; route it into the tunnel or block it"
-           : "the server saw your " + fam + " address " + p.seen->toString() + " but the tunnel carries no " +
-                 fam + ": block " + fam + " outside the tunnel (vpnleak guard up" +
-                 (v4 ? "" : " --ipv6 block") + ") or tunnel it";
+  r.explanation = exit ? "the server saw " + fam + " from " + p.seen->toString() +
+                             ", not the tunnel's exit " + exit->toString() + ": " + fam +
+                             " goes around the tunnel; route it into the tunnel or block it"
+                       : "the server saw your " + fam + " address " + p.seen->toString() +
+                             " but the tunnel carries no " + fam + ": block " + fam +
+                             " outside the tunnel (vpnleak guard up" + (v4 ? "" : " --ipv6 block") +
+                             ") or tunnel it";
   return r;
 }
 
@@ -109,7 +110,9 @@ CheckResult judgeWebrtc(const Observations& o) {
   std::vector<std::string> leaked;
   std::size_t answered = 0;
   for (const auto& s : o.stun) {
-    Json b{{"iface", s.iface}, {"local", s.local.toString()}, {"server", s.server.toString()},
+    Json b{{"iface", s.iface},
+           {"local", s.local.toString()},
+           {"server", s.server.toString()},
            {"mapped", s.mapped ? Json(s.mapped->address.toString()) : Json(nullptr)}};
     if (!s.error.empty()) b["error"] = s.error;
     if (s.mapped) {
@@ -136,8 +139,8 @@ CheckResult judgeWebrtc(const Observations& o) {
   }
   r.status = "pass";
   r.explanation = answered == 0 ? "no STUN binding from any local address was answered"
-                                 : "every STUN answer (" + std::to_string(answered) +
-                                       ") mapped to the tunnel's exit";
+                                : "every STUN answer (" + std::to_string(answered) +
+                                      ") mapped to the tunnel's exit";
   return r;
 }
 
@@ -146,19 +149,22 @@ CheckResult judgeKillswitch(const Observations& o) {
   Json http = Json::array();
   std::vector<std::string> escaped;
   for (const auto& b : o.bound_http) {
-    http.push_back({{"family", core::familyName(b.family)},
-                    {"seen", ipOrNull(b.seen)},
-                    {"error", b.error}});
+    http.push_back(
+        {{"family", core::familyName(b.family)}, {"seen", ipOrNull(b.seen)}, {"error", b.error}});
     if (b.seen) escaped.push_back("an HTTP request reached the server from " + b.seen->toString());
   }
   Json ttl = Json::array();
   for (const auto& a : o.ttl_answers) {
-    ttl.push_back({{"from", a.from.toString()}, {"icmp_type", a.icmp_type}, {"icmp_code", a.icmp_code}});
+    ttl.push_back(
+        {{"from", a.from.toString()}, {"icmp_type", a.icmp_type}, {"icmp_code", a.icmp_code}});
   }
   if (!o.ttl_answers.empty()) {
-    escaped.push_back("TTL-limited probes were answered by " + o.ttl_answers.front().from.toString());
+    escaped.push_back("TTL-limited probes were answered by " +
+                      o.ttl_answers.front().from.toString());
   }
-  r.evidence = {{"physical", o.physical}, {"bound_http", http}, {"ttl_answers", ttl},
+  r.evidence = {{"physical", o.physical},
+                {"bound_http", http},
+                {"ttl_answers", ttl},
                 {"send_errors", o.ttl_send_errors}};
   if (o.physical.empty()) {
     r.status = "skip";
@@ -174,8 +180,9 @@ CheckResult judgeKillswitch(const Observations& o) {
     return r;
   }
   r.status = "pass";
-  r.explanation = "probes bound to " + o.physical + " were blocked: traffic cannot leave outside "
-                                                    "the tunnel";
+  r.explanation = "probes bound to " + o.physical +
+                  " were blocked: traffic cannot leave outside "
+                  "the tunnel";
   return r;
 }
 

@@ -21,7 +21,7 @@ struct FamilyProbe {
   bool attempted = false;  // false when the server has no address of this family
   std::optional<core::Endpoint> server;
   std::optional<core::IpAddress> seen;  // what the server reported as our address
-  std::string error;                     // why nothing was seen
+  std::string error;                    // why nothing was seen
 };
 
 struct DnsSeen {

@@ -69,7 +69,8 @@ core::Result<Network> viewNetwork(const TestOptions& o, const std::vector<IpAddr
   }
   for (const auto& r : n.snap.routes) {
     if (!n.physical.empty()) break;
-    if (r.table == 254 && r.dst.isDefault() && r.dev != n.tunnel && !r.dev.empty()) n.physical = r.dev;
+    if (r.table == 254 && r.dst.isDefault() && r.dev != n.tunnel && !r.dev.empty())
+      n.physical = r.dev;
   }
   return n;
 }
@@ -100,8 +101,8 @@ core::Result<ServerView> openTest(const TestOptions& o, const std::vector<IpAddr
   std::string why;
   for (const auto& a : addrs) {
     const core::Endpoint ep{a, o.server.port};
-    auto created = httpJson(o.server, ep, "POST",
-                            "/api/v1/tests?names=" + std::to_string(o.dns_names), {}, d);
+    auto created =
+        httpJson(o.server, ep, "POST", "/api/v1/tests?names=" + std::to_string(o.dns_names), {}, d);
     if (!created) {
       why = created.error().message();
       continue;
@@ -128,8 +129,8 @@ std::optional<IpAddress> seenAddress(const Json& j) {
   return a ? std::optional(*a) : std::nullopt;
 }
 
-FamilyProbe probeFamily(const TestOptions& o, const ServerView& v, core::Family f,
-                        const Binding& b, Deadline d) {
+FamilyProbe probeFamily(const TestOptions& o, const ServerView& v, core::Family f, const Binding& b,
+                        Deadline d) {
   FamilyProbe p;
   p.server = f == core::Family::kV4 ? v.http_v4 : v.http_v6;
   p.attempted = p.server.has_value();
@@ -197,8 +198,10 @@ void discoverExits(const TestOptions& o, const Network& n, const ServerView& v, 
   if (obs.exits_pinned || n.tunnel.empty()) return;
   Binding b;
   b.device = n.tunnel;
-  auto f4 = std::async(std::launch::async, [&] { return probeFamily(o, v, core::Family::kV4, b, d); });
-  auto f6 = std::async(std::launch::async, [&] { return probeFamily(o, v, core::Family::kV6, b, d); });
+  auto f4 =
+      std::async(std::launch::async, [&] { return probeFamily(o, v, core::Family::kV4, b, d); });
+  auto f6 =
+      std::async(std::launch::async, [&] { return probeFamily(o, v, core::Family::kV6, b, d); });
   obs.exit_v4 = f4.get().seen;
   obs.exit_v6 = f6.get().seen;
 }
@@ -227,7 +230,8 @@ void collectDns(const TestOptions& o, const ServerView& v, Deadline d, Observati
 }  // namespace
 
 bool TestReport::leaked() const {
-  return std::any_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.status == "leak"; });
+  return std::any_of(checks.begin(), checks.end(),
+                     [](const CheckResult& c) { return c.status == "leak"; });
 }
 
 core::Result<TestReport> runLeakTest(const TestOptions& o) {
@@ -262,14 +266,14 @@ core::Result<TestReport> runLeakTest(const TestOptions& o) {
   obs.tunnel = net->tunnel;
   obs.names_sent = view->names.size();
   obs.stun_available = view->stun_v4 || view->stun_v6;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(probes_end - Clock::now());
-  auto exits = std::async(std::launch::async, [&] { discoverExits(o, *net, *view, probes_end, obs); });
-  auto v4 = std::async(std::launch::async, [&] {
-    return probeFamily(o, *view, core::Family::kV4, {}, probes_end);
-  });
-  auto v6 = std::async(std::launch::async, [&] {
-    return probeFamily(o, *view, core::Family::kV6, {}, probes_end);
-  });
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(probes_end - Clock::now());
+  auto exits =
+      std::async(std::launch::async, [&] { discoverExits(o, *net, *view, probes_end, obs); });
+  auto v4 = std::async(std::launch::async,
+                       [&] { return probeFamily(o, *view, core::Family::kV4, {}, probes_end); });
+  auto v6 = std::async(std::launch::async,
+                       [&] { return probeFamily(o, *view, core::Family::kV6, {}, probes_end); });
   auto dns = std::async(std::launch::async,
                         [&] { return resolveAll(view->names, left * 2 / 5, probes_end); });
   // Probes whose good outcome is silence (STUN from addresses that must not get out, packets
@@ -277,8 +281,8 @@ core::Result<TestReport> runLeakTest(const TestOptions& o) {
   const Deadline quiet_end = std::min(probes_end, start + o.timeout * 3 / 5);
   auto stun = std::async(std::launch::async, [&] { return probeStun(*net, *view, quiet_end); });
   Observations ks;
-  auto kill = std::async(std::launch::async,
-                         [&] { probeKillswitch(o, *net, *view, quiet_end, ks); });
+  auto kill =
+      std::async(std::launch::async, [&] { probeKillswitch(o, *net, *view, quiet_end, ks); });
   exits.get();
   obs.v4 = v4.get();
   obs.v6 = v6.get();
@@ -310,10 +314,13 @@ core::Json toJson(const TestReport& r) {
   std::size_t leaks = 0;
   for (const auto& c : r.checks) {
     leaks += c.status == "leak" ? 1 : 0;
-    doc["checks"].push_back(
-        {{"id", c.id}, {"status", c.status}, {"explanation", c.explanation}, {"evidence", c.evidence}});
+    doc["checks"].push_back({{"id", c.id},
+                             {"status", c.status},
+                             {"explanation", c.explanation},
+                             {"evidence", c.evidence}});
   }
-  doc["summary"] = {{"verdict", leaks > 0 ? "leak" : "pass"}, {"leaks", leaks}, {"checks", r.checks.size()}};
+  doc["summary"] = {
+      {"verdict", leaks > 0 ? "leak" : "pass"}, {"leaks", leaks}, {"checks", r.checks.size()}};
   doc["duration_ms"] = r.duration_ms;
   return doc;
 }

@@ -46,7 +46,8 @@ std::vector<Lookup> resolveAll(const std::vector<std::string>& names,
     r->hints.ai_socktype = SOCK_STREAM;
     r->cb.ar_name = r->name.c_str();
     r->cb.ar_request = &r->hints;
-    const auto at = start + spread * static_cast<long>(i) / static_cast<long>(std::max<std::size_t>(1, names.size()));
+    const auto at = start + spread * static_cast<long>(i) /
+                                static_cast<long>(std::max<std::size_t>(1, names.size()));
     if (at > Clock::now()) std::this_thread::sleep_until(std::min(at, deadline));
     gaicb* list[] = {&r->cb};
     r->started = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr) == 0;
@@ -92,9 +93,9 @@ std::vector<Lookup> resolveAll(const std::vector<std::string>& names,
 core::Result<std::vector<core::IpAddress>> resolveHost(const std::string& host, Deadline deadline) {
   auto r = resolveAll({host}, std::chrono::milliseconds(0), deadline);
   if (r.empty() || r[0].addresses.empty()) {
-    return core::makeError(core::Errc::kEnvironment,
-                           "cannot resolve the server name '" + host + "': " +
-                               (r.empty() ? "no answer" : r[0].error));
+    return core::makeError(
+        core::Errc::kEnvironment,
+        "cannot resolve the server name '" + host + "': " + (r.empty() ? "no answer" : r[0].error));
   }
   return r[0].addresses;
 }

@@ -19,7 +19,7 @@ using Deadline = Clock::time_point;
 int msLeft(Deadline d);
 
 struct Binding {
-  std::string device;                    // SO_BINDTODEVICE: leave through this interface only
+  std::string device;                     // SO_BINDTODEVICE: leave through this interface only
   std::optional<core::IpAddress> source;  // bind() to this local address
   std::optional<std::uint32_t> mark;      // SO_MARK
   std::optional<int> ttl;                 // IP_TTL / IPV6_UNICAST_HOPS

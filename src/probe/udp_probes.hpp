@@ -19,14 +19,14 @@ core::Result<std::optional<core::Endpoint>> stunBinding(const core::Endpoint& se
                                                         const Binding& binding, Deadline deadline);
 
 struct TtlAnswer {
-  int order = 0;          // 1 for the first answer to arrive
+  int order = 0;         // 1 for the first answer to arrive
   core::IpAddress from;  // the router that answered
   int icmp_type = 0;
   int icmp_code = 0;
 };
 
 struct TtlProbeResult {
-  std::vector<TtlAnswer> answers;  // ICMP errors received: each one proves a packet got out
+  std::vector<TtlAnswer> answers;        // ICMP errors received: each one proves a packet got out
   std::vector<std::string> send_errors;  // e.g. "ttl 1: Operation not permitted" (firewall)
 };
 

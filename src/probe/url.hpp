@@ -11,7 +11,7 @@
 namespace vpnleak::probe {
 
 struct ServerUrl {
-  std::string host;                      // as written, without brackets
+  std::string host;                        // as written, without brackets
   std::optional<core::IpAddress> literal;  // when host is an address
   std::uint16_t port = 80;
   std::string base_path;  // "" or "/prefix" (no trailing slash)

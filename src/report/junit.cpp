@@ -9,11 +9,21 @@ std::string xmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 allows no control characters but tab, newline, carriage return.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
@@ -41,9 +51,9 @@ std::string junitXml(const std::string& suite, const std::vector<JunitCase>& cas
   std::snprintf(time, sizeof time, "%.3f", total);
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x += "<testsuites>\n  <testsuite name=\"" + xmlEscape(suite) + "\" tests=\"" +
-       std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
-       "\" errors=\"" + std::to_string(errors) + "\" skipped=\"" + std::to_string(skipped) +
-       "\" time=\"" + time + "\">\n";
+       std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
+       std::to_string(errors) + "\" skipped=\"" + std::to_string(skipped) + "\" time=\"" + time +
+       "\">\n";
   for (const auto& c : cases) {
     std::snprintf(time, sizeof time, "%.3f", c.seconds);
     x += "    <testcase name=\"" + xmlEscape(c.name) + "\" classname=\"" + xmlEscape(c.classname) +

@@ -36,8 +36,8 @@ class LabAuditTest : public ::testing::Test {
   }
   // Runs the audit in the client namespace; returns its JSON report and exit code.
   std::pair<core::Json, int> audit(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{"ip", "netns", "exec", prefix_ + "client",
-                                  testing::vpnleakBinary(), "audit", "--json"};
+    std::vector<std::string> argv{
+        "ip", "netns", "exec", prefix_ + "client", testing::vpnleakBinary(), "audit", "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = sh(argv);
     auto j = core::parseJson(r.out, "audit output");

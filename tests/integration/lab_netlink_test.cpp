@@ -34,16 +34,19 @@ TEST_F(LabNetlinkTest, RouteLookupAgreesWithIpRouteGet) {
   ASSERT_TRUE(up(o).ok());
   const auto plan = makePlan(o);
   const auto ns = plan.netns("client");
-  const std::vector<IpAddress> dsts{plan.server_v4,       plan.server_v6,
+  const std::vector<IpAddress> dsts{plan.server_v4,
+                                    plan.server_v6,
                                     plan.tunnel.endpoint.address,
-                                    plan.isp_resolver_v4, plan.vpn_resolver_v4,
-                                    plan.isp_resolver_v6, IpAddress::parse("8.8.8.8").value(),
+                                    plan.isp_resolver_v4,
+                                    plan.vpn_resolver_v4,
+                                    plan.isp_resolver_v6,
+                                    IpAddress::parse("8.8.8.8").value(),
                                     IpAddress::parse("2001:4860:4860::8888").value()};
   int via_tunnel = 0;
   int via_lan = 0;
   for (const auto& dst : dsts) {
-    for (std::optional<std::uint32_t> mark : {std::optional<std::uint32_t>(),
-                                              std::optional<std::uint32_t>(plan.tunnel.fwmark)}) {
+    for (std::optional<std::uint32_t> mark :
+         {std::optional<std::uint32_t>(), std::optional<std::uint32_t>(plan.tunnel.fwmark)}) {
       std::vector<std::string> argv{"ip", "-n", ns, "-j", "route", "get", dst.toString()};
       if (mark) {
         argv.emplace_back("mark");

@@ -38,8 +38,15 @@ class LabProbeTest : public ::testing::Test {
   }
   // Runs `vpnleak test --json` in the client namespace.
   core::ProcessResult runTest(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{"ip", "netns", "exec", prefix_ + "client", testing::vpnleakBinary(),
-                                  "test", "--server", leakServerUrl(plan_), "--json"};
+    std::vector<std::string> argv{"ip",
+                                  "netns",
+                                  "exec",
+                                  prefix_ + "client",
+                                  testing::vpnleakBinary(),
+                                  "test",
+                                  "--server",
+                                  leakServerUrl(plan_),
+                                  "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return sh(argv);
   }
@@ -58,11 +65,12 @@ class LabProbeTest : public ::testing::Test {
   }
   // A minimal fail-closed firewall: only loopback, the tunnel and the endpoint may leave.
   void addKillSwitch() {
-    const std::string rules = "table inet vltks {\n chain out {\n  type filter hook output priority 0; policy drop;\n"
-                              "  oifname \"lo\" accept\n  oifname \"" + plan_.tunnel.client_iface +
-                              "\" accept\n  ip daddr " + plan_.tunnel.endpoint.address.toString() +
-                              " udp dport " + std::to_string(plan_.tunnel.endpoint.port) +
-                              " accept\n }\n}\n";
+    const std::string rules =
+        "table inet vltks {\n chain out {\n  type filter hook output priority 0; policy drop;\n"
+        "  oifname \"lo\" accept\n  oifname \"" +
+        plan_.tunnel.client_iface + "\" accept\n  ip daddr " +
+        plan_.tunnel.endpoint.address.toString() + " udp dport " +
+        std::to_string(plan_.tunnel.endpoint.port) + " accept\n }\n}\n";
     auto r = core::run({"ip", "netns", "exec", prefix_ + "client", "nft", "-f", "-"},
                        core::RunOptions::withInput(rules));
     ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->err : r.error().message());
@@ -141,7 +149,8 @@ TEST_F(LabProbeTest, BadInputAndBlackholedServerRespectTheContract) {
       {{"test"}, 2, "--server"},
   };
   for (const auto& b : bad) {
-    std::vector<std::string> argv{"ip", "netns", "exec", prefix_ + "client", testing::vpnleakBinary()};
+    std::vector<std::string> argv{"ip", "netns", "exec", prefix_ + "client",
+                                  testing::vpnleakBinary()};
     argv.insert(argv.end(), b.args.begin(), b.args.end());
     const auto r = sh(argv);
     EXPECT_EQ(r.exit_code, b.code) << core::joinArgv(b.args) << ": " << r.err;

@@ -228,20 +228,24 @@ INSTANTIATE_TEST_SUITE_P(
                s.routes.push_back(route("8.8.8.0/24", "eth0", nullptr, 254, "link"));
              },
              "localnet-exposure", Severity::kHigh, "8.8.8.0/24"},
-        Case{"endpoint_host_route",
-             [](Snapshot& s) { s.routes.push_back(route("203.0.113.5/32", "eth0", "192.168.1.1")); },
-             "endpoint-exception-broad", Severity::kMedium, "ServerIP"},
-        Case{"endpoint_broad_route",
-             [](Snapshot& s) { s.routes.push_back(route("203.0.113.0/24", "eth0", "192.168.1.1")); },
-             "endpoint-exception-broad", Severity::kHigh, "203.0.113.0/24"},
+        Case{
+            "endpoint_host_route",
+            [](Snapshot& s) { s.routes.push_back(route("203.0.113.5/32", "eth0", "192.168.1.1")); },
+            "endpoint-exception-broad", Severity::kMedium, "ServerIP"},
+        Case{
+            "endpoint_broad_route",
+            [](Snapshot& s) { s.routes.push_back(route("203.0.113.0/24", "eth0", "192.168.1.1")); },
+            "endpoint-exception-broad", Severity::kHigh, "203.0.113.0/24"},
         Case{"no_firewall",
              [](Snapshot& s) { s.nftables = core::Json::parse(R"({"nftables":[]})"); },
              "no-killswitch", Severity::kHigh, "IPv4 and IPv6"},
-        Case{"firewall_ipv4_only",
-             [](Snapshot& s) {
-               s.nftables = core::Json::parse(R"({"nftables":[{"chain":{"family":"ip","table":"f","name":"o","hook":"output","policy":"drop"}}]})");
-             },
-             "no-killswitch", Severity::kHigh, "IPv6", true},
+        Case{
+            "firewall_ipv4_only",
+            [](Snapshot& s) {
+              s.nftables = core::Json::parse(
+                  R"({"nftables":[{"chain":{"family":"ip","table":"f","name":"o","hook":"output","policy":"drop"}}]})");
+            },
+            "no-killswitch", Severity::kHigh, "IPv6", true},
         Case{"firewall_unreadable", [](Snapshot& s) { s.nftables = nullptr; }, "no-killswitch",
              Severity::kMedium, "could not be read", true},
         Case{"stale_guard",

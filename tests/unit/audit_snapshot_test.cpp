@@ -38,7 +38,8 @@ Snapshot sample() {
   WireGuardIface w;
   w.name = "wg0";
   w.fwmark = 51820;
-  w.peers.push_back({"wg0", core::Endpoint::parse("203.0.113.5:51820").value(),
+  w.peers.push_back({"wg0",
+                     core::Endpoint::parse("203.0.113.5:51820").value(),
                      {core::Prefix::parse("0.0.0.0/0").value()}});
   s.wireguard = {w};
   s.nftables = core::Json::parse(R"({"nftables":[]})");
@@ -120,8 +121,8 @@ TEST(Sources, WgDump) {
 }
 
 TEST(Sources, ResolvectlDns) {
-  const auto m = parseResolvectlDns(
-      "Global: 1.1.1.1\nLink 2 (eth0): 192.168.1.1 fe80::1%2\nLink 3 (wg0):\n");
+  const auto m =
+      parseResolvectlDns("Global: 1.1.1.1\nLink 2 (eth0): 192.168.1.1 fe80::1%2\nLink 3 (wg0):\n");
   EXPECT_EQ(m.at("global").size(), 1U);
   ASSERT_EQ(m.at("eth0").size(), 2U);
   EXPECT_EQ(m.at("eth0")[1].toString(), "fe80::1");

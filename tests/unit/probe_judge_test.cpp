@@ -149,8 +149,7 @@ INSTANTIATE_TEST_SUITE_P(
                       UrlCase{"http://[2001:db8::1]:81/leak", true, "2001:db8::1", 81, "/leak"},
                       UrlCase{"http://leak.example.org", true, "leak.example.org", 80, ""},
                       UrlCase{"https://leak.example.org", false, "", 0, ""},
-                      UrlCase{"ftp://x", false, "", 0, ""},
-                      UrlCase{"192.0.2.10", false, "", 0, ""},
+                      UrlCase{"ftp://x", false, "", 0, ""}, UrlCase{"192.0.2.10", false, "", 0, ""},
                       UrlCase{"http://192.0.2.10:0", false, "", 0, ""},
                       UrlCase{"http://192.0.2.10:70000", false, "", 0, ""},
                       UrlCase{"http://192.0.2.10:", false, "", 0, ""},
@@ -163,13 +162,14 @@ INSTANTIATE_TEST_SUITE_P(
     VL_CASE_NAMES);
 
 TEST(Junit, CountsAndEscapes) {
-  const auto x = report::junitXml(
-      "suite <1>", {{"ipv4", "c", "pass", "", "", 0.5},
-                    {"ipv6", "c", "leak", "saw \"2001:db8::2\" & more", "{}", 0.5},
-                    {"dns", "c", "skip", "why", "", 0},
-                    {"webrtc", "c", "error", "e", "", 0}});
-  EXPECT_NE(x.find("name=\"suite &lt;1&gt;\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""),
-            std::string::npos)
+  const auto x =
+      report::junitXml("suite <1>", {{"ipv4", "c", "pass", "", "", 0.5},
+                                     {"ipv6", "c", "leak", "saw \"2001:db8::2\" & more", "{}", 0.5},
+                                     {"dns", "c", "skip", "why", "", 0},
+                                     {"webrtc", "c", "error", "e", "", 0}});
+  EXPECT_NE(
+      x.find("name=\"suite &lt;1&gt;\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""),
+      std::string::npos)
       << x;
   EXPECT_NE(x.find("<failure type=\"leak\" message=\"saw &quot;2001:db8::2&quot; &amp; more\"/>"),
             std::string::npos);
