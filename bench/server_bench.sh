@@ -32,7 +32,8 @@ trap cleanup EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 in_ns() { ip netns exec "$ns" "$@"; }
-server_cpu() { in_ns taskset -c 0 "$@"; }
+# exec: started with &, the recorded pid must be the server itself, not a subshell.
+server_cpu() { exec ip netns exec "$ns" taskset -c 0 "$@"; }
 load_cpu() { in_ns taskset -c 1 "$@"; }
 wait_port() {  # wait_port tcp|udp PORT
   for _ in $(seq 100); do

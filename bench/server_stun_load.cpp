@@ -34,12 +34,14 @@ int main(int argc, char** argv) {
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(ep->port);
-  std::copy(ep->address.bytes().begin(), ep->address.bytes().end(), reinterpret_cast<std::uint8_t*>(&to.sin_addr));
+  std::copy(ep->address.bytes().begin(), ep->address.bytes().end(),
+            reinterpret_cast<std::uint8_t*>(&to.sin_addr));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return 3;
   std::uint64_t seq = 0;
   auto sendOne = [&] {
     wire::stun::TransactionId id{};
-    for (int i = 0; i < 8; ++i) id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seq >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seq >> (8 * i));
     ++seq;
     std::array<std::uint8_t, 64> req{};
     const auto n = wire::stun::buildBindingRequest(req, id, true);
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
       sendOne();
     }
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%.0f\n", static_cast<double>(ok) / secs);
   ::close(fd);
   return 0;

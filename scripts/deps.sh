@@ -8,10 +8,10 @@ set -euo pipefail
 build=(cmake ninja-build g++ pkg-config make
   libmnl-dev libnftables-dev libpcap-dev libboost-dev libsqlite3-dev libhiredis-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev)
+  googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev)
 lab=(iproute2 nftables wireguard-go wireguard-tools openvpn unbound dnsmasq isc-dhcp-client
-  tcpdump curl dnsutils redis-server chromium procps psmisc iputils-ping)
-bench=(nsd dnsperf nginx-light wrk coturn tshark)
+  tcpdump curl dnsutils redis-server chromium procps psmisc iputils-ping coturn)
+bench=(nsd dnsperf nginx-light wrk tshark)
 
 want=("${build[@]}" "${lab[@]}")
 [[ "${1:-}" == "--bench" ]] && want+=("${bench[@]}")

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   Action action;
   addLabCommand(app, action);
+  addMonitorCommand(app, action);
   addServerCommand(app, action);
   addAuditCommand(app, action);
   addTestCommand(app, action);

@@ -14,6 +14,7 @@ namespace vpnleak::cli {
 using Action = std::function<int()>;
 
 void addLabCommand(CLI::App& root, Action& action);
+void addMonitorCommand(CLI::App& root, Action& action);
 void addServerCommand(CLI::App& root, Action& action);
 void addAuditCommand(CLI::App& root, Action& action);
 void addTestCommand(CLI::App& root, Action& action);

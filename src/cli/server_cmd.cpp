@@ -14,6 +14,7 @@ struct ServerArgs {
   std::vector<std::string> http, dns, stun;
   std::string metrics, answer_v4, answer_v6;
   long token_ttl = 3600;
+  long idle_timeout = 10;
 };
 
 core::Status parseEndpoints(const std::string& flag, const std::vector<std::string>& in,
@@ -21,8 +22,9 @@ core::Status parseEndpoints(const std::string& flag, const std::vector<std::stri
   for (const auto& s : in) {
     auto ep = core::Endpoint::parse(s);
     if (!ep) {
-      return core::makeError(core::Errc::kInvalidArgument,
-                             flag + " '" + s + "': expected IP:PORT or [IPv6]:PORT, e.g. 0.0.0.0:53");
+      return core::makeError(
+          core::Errc::kInvalidArgument,
+          flag + " '" + s + "': expected IP:PORT or [IPv6]:PORT, e.g. 0.0.0.0:53");
     }
     out.push_back(*ep);
   }
@@ -33,7 +35,8 @@ core::Status parseAddress(const std::string& flag, const std::string& in,
                           std::optional<core::IpAddress>& out) {
   if (in.empty()) return {};
   auto a = core::IpAddress::parse(in);
-  if (!a) return core::makeError(core::Errc::kInvalidArgument, flag + " '" + in + "': not an IP address");
+  if (!a)
+    return core::makeError(core::Errc::kInvalidArgument, flag + " '" + in + "': not an IP address");
   out = *a;
   return {};
 }
@@ -50,6 +53,12 @@ core::Status toConfig(ServerArgs& a) {
   VL_TRY(parseAddress("--answer-v4", a.answer_v4, a.cfg.answer_v4));
   VL_TRY(parseAddress("--answer-v6", a.answer_v6, a.cfg.answer_v6));
   a.cfg.token_ttl = std::chrono::seconds(a.token_ttl);
+  if (a.idle_timeout < 1 || a.idle_timeout > 3600) {
+    return core::makeError(
+        core::Errc::kInvalidArgument,
+        "--idle-timeout " + std::to_string(a.idle_timeout) + ": expected 1 to 3600 seconds");
+  }
+  a.cfg.limits.idle_timeout = std::chrono::seconds(a.idle_timeout);
   return server::normalize(a.cfg);
 }
 
@@ -63,9 +72,11 @@ int runServer(ServerArgs& a) {
 
 void addServerCommand(CLI::App& root, Action& action) {
   auto a = std::make_shared<ServerArgs>();
-  auto* s = root.add_subcommand("server", "The self-hosted leak-test backend: HTTP API and WebRTC "
-                                          "page, authoritative DNS, STUN");
-  s->add_option("--zone", a->cfg.zone, "Zone this server is authoritative for (e.g. leak.example.com)");
+  auto* s = root.add_subcommand("server",
+                                "The self-hosted leak-test backend: HTTP API and WebRTC "
+                                "page, authoritative DNS, STUN");
+  s->add_option("--zone", a->cfg.zone,
+                "Zone this server is authoritative for (e.g. leak.example.com)");
   s->add_option("--http", a->http, "HTTP listener ADDR:PORT (repeatable)");
   s->add_option("--dns", a->dns, "DNS listener ADDR:PORT, UDP and TCP (repeatable)");
   s->add_option("--stun", a->stun, "STUN listener ADDR:PORT, UDP (repeatable)");
@@ -82,11 +93,15 @@ void addServerCommand(CLI::App& root, Action& action) {
   s->add_option("--rrl", a->cfg.rrl_rate,
                 "DNS responses/s per client /24 or /56 over UDP; 0 turns rate limiting off")
       ->capture_default_str();
-  s->add_option("--names", a->cfg.names_per_test, "Names handed out per test")->capture_default_str();
+  s->add_option("--names", a->cfg.names_per_test, "Names handed out per test")
+      ->capture_default_str();
   s->add_option("--max-tests", a->cfg.limits.max_tests, "Tests kept by the memory store")
       ->capture_default_str();
   s->add_option("--max-connections", a->cfg.limits.max_http_connections,
                 "Concurrent HTTP connections")
+      ->capture_default_str();
+  s->add_option("--idle-timeout", a->idle_timeout,
+                "Seconds a TCP client (HTTP, DNS) has to send a request before it is cut off")
       ->capture_default_str();
   s->add_option("--node", a->cfg.node, "Name recorded with observations (default: host name)");
   s->callback([&action, a] { action = [a] { return runServer(*a); }; });

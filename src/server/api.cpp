@@ -55,7 +55,7 @@ core::Json endpoints(const std::vector<core::Endpoint>& eps) {
 
 HttpResponse methodNotAllowed(std::string_view allowed) {
   auto r = httpError(405, "method not allowed here; use " + std::string(allowed));
-  r.headers.emplace_back("Allow", std::string(allowed));
+  r.headers.emplace_back("Allow", allowed);
   return r;
 }
 
@@ -100,19 +100,27 @@ HttpResponse httpError(unsigned status, std::string_view message) {
 
 Api::Api(const ServerConfig& cfg, Store& store, Recorder& recorder, Metrics& metrics,
          bool serve_metrics)
-    : cfg_(cfg), store_(store), recorder_(recorder), metrics_(metrics), serve_metrics_(serve_metrics) {}
+    : cfg_(cfg),
+      store_(store),
+      recorder_(recorder),
+      metrics_(metrics),
+      serve_metrics_(serve_metrics) {}
 
 HttpResponse Api::handle(const HttpRequest& req) const {
   const auto qmark = req.target.find('?');
   const std::string_view path = req.target.substr(0, qmark);
-  const std::string_view query = qmark == std::string_view::npos ? "" : req.target.substr(qmark + 1);
+  const std::string_view query =
+      qmark == std::string_view::npos ? "" : req.target.substr(qmark + 1);
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
   if (req.method == "OPTIONS") {  // CORS preflight for cross-origin POSTs with a JSON body
-    HttpResponse r{204, "text/plain", "", {{"Access-Control-Allow-Origin", "*"},
-                                          {"Access-Control-Allow-Methods", "GET, POST"},
-                                          {"Access-Control-Allow-Headers", "Content-Type"},
-                                          {"Access-Control-Max-Age", "86400"}}};
+    HttpResponse r{204,
+                   "text/plain",
+                   "",
+                   {{"Access-Control-Allow-Origin", "*"},
+                    {"Access-Control-Allow-Methods", "GET, POST"},
+                    {"Access-Control-Allow-Headers", "Content-Type"},
+                    {"Access-Control-Max-Age", "86400"}}};
     return r;
   }
   if (path == "/api/v1/ip") return get ? ip(req, query) : methodNotAllowed("GET");
@@ -130,7 +138,9 @@ HttpResponse Api::handle(const HttpRequest& req) const {
   }
   if (path == "/webrtc" || path == "/") {
     if (!get) return methodNotAllowed("GET");
-    return HttpResponse{200, "text/html; charset=utf-8", std::string(webrtcPage()),
+    return HttpResponse{200,
+                        "text/html; charset=utf-8",
+                        std::string(webrtcPage()),
                         {{"Cache-Control", "no-store"}}};
   }
   if (path == "/metrics" && serve_metrics_) return get ? metrics() : methodNotAllowed("GET");
@@ -138,13 +148,20 @@ HttpResponse Api::handle(const HttpRequest& req) const {
 }
 
 HttpResponse Api::ip(const HttpRequest& req, std::string_view query) const {
-  core::Json doc = core::jsonDocument("vpnleak.server.ip/1");
-  doc["ip"] = req.peer.address.toString();
-  doc["family"] = core::familyName(req.peer.address.family());
-  doc["port"] = req.peer.port;
+  // The busiest endpoint, and every value in it is plain ASCII: formatted by hand.
   const std::string token = lowercase(queryParam(query, "token"));
   if (isToken(token)) recordHttp(token, req, "/api/v1/ip");
-  return jsonResponse(200, doc);
+  HttpResponse r;
+  r.body.reserve(96);
+  r.body += R"({"schema":"vpnleak.server.ip/1","ip":")";
+  r.body += req.peer.address.toString();
+  r.body += R"(","family":")";
+  r.body += core::familyName(req.peer.address.family());
+  r.body += R"(","port":)";
+  r.body += std::to_string(req.peer.port);
+  r.body += "}\n";
+  r.headers = {{"Cache-Control", "no-store"}, {"Access-Control-Allow-Origin", "*"}};
+  return r;
 }
 
 HttpResponse Api::config() const {
@@ -187,8 +204,8 @@ HttpResponse Api::createTest(const HttpRequest& req, std::string_view query) con
   doc["expires"] = isoTime(now + ttl_ms);
   doc["names"] = core::Json::array();
   for (std::size_t i = 0; i < names; ++i) {
-    doc["names"].push_back("n" + std::to_string(i) + "-" + labels->substr(8 * i, 8) + "." +
-                           *token + "." + cfg_.zone);
+    doc["names"].push_back("n" + std::to_string(i) + "-" + labels->substr(8 * i, 8) + "." + *token +
+                           "." + cfg_.zone);
   }
   doc["results"] = "/api/v1/tests/" + *token;
   doc["webrtc"] = "/webrtc?token=" + *token;
@@ -223,14 +240,15 @@ HttpResponse Api::postWebrtc(const HttpRequest& req, const std::string& token) c
   for (const auto& [kind, text] : (*rec)->observations) {
     if (kind != Kind::kHttp) continue;
     const auto j = core::Json::parse(text, nullptr, false);
-    if (auto a = core::IpAddress::parse(j.is_object() ? j.value("ip", "") : "")) http_ips.push_back(*a);
+    if (auto a = core::IpAddress::parse(j.is_object() ? j.value("ip", "") : ""))
+      http_ips.push_back(*a);
   }
   std::vector<Candidate> cands;
   std::size_t rejected = 0;
   for (const auto& item : body["candidates"]) {
-    const auto* line = item.is_string() ? &item
+    const auto* line = item.is_string()                                 ? &item
                        : item.is_object() && item.contains("candidate") ? &item["candidate"]
-                                                                         : nullptr;
+                                                                        : nullptr;
     if (line == nullptr || !line->is_string() || line->get_ref<const std::string&>().empty()) {
       ++rejected;
       continue;
@@ -241,10 +259,16 @@ HttpResponse Api::postWebrtc(const HttpRequest& req, const std::string& token) c
       ++rejected;
       continue;
     }
-    core::Json j{{"time", isoTime(nowMs())}, {"candidate", text.substr(0, kMaxStoredText)},
-                 {"type", c->type}, {"protocol", c->protocol}, {"address", c->address},
-                 {"port", c->port}, {"related_address", c->related_address},
-                 {"mdns", c->mdns()}, {"http_ip", req.peer.address.toString()}, {"node", cfg_.node}};
+    core::Json j{{"time", isoTime(nowMs())},
+                 {"candidate", text.substr(0, kMaxStoredText)},
+                 {"type", c->type},
+                 {"protocol", c->protocol},
+                 {"address", c->address},
+                 {"port", c->port},
+                 {"related_address", c->related_address},
+                 {"mdns", c->mdns()},
+                 {"http_ip", req.peer.address.toString()},
+                 {"node", cfg_.node}};
     recorder_.record(Observation{token, Kind::kWebrtc, dumpJson(j)});
     cands.push_back(std::move(*c));
   }
@@ -265,7 +289,8 @@ HttpResponse Api::metrics() const {
   return HttpResponse{200, "text/plain; version=0.0.4", metrics_.render(store_.size()), {}};
 }
 
-void Api::recordHttp(const std::string& token, const HttpRequest& req, std::string_view path) const {
+void Api::recordHttp(const std::string& token, const HttpRequest& req,
+                     std::string_view path) const {
   core::Json j{{"time", isoTime(nowMs())},
                {"ip", req.peer.address.toString()},
                {"family", core::familyName(req.peer.address.family())},

@@ -20,14 +20,16 @@ struct HttpRequest {
   std::string_view target;  // "/api/v1/ip?token=..."
   std::string_view body;
   std::string_view user_agent;
-  core::Endpoint peer;      // IPv4-mapped IPv6 already unmapped
+  core::Endpoint peer;  // IPv4-mapped IPv6 already unmapped
 };
 
+// Content type and headers are always string literals of this file's code (never request
+// data, so never a header injection), hence views.
 struct HttpResponse {
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 // A JSON error document {"schema":"vpnleak.error/1","status":N,"error":"..."}.

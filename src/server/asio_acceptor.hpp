@@ -1,13 +1,13 @@
 // Private to the io_*.cpp files: accepting connections on a pre-bound listening socket.
 #pragma once
 
+#include <sys/socket.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <sys/socket.h>
 
 #include "core/unique_fd.hpp"
 
@@ -22,9 +22,9 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
-    acceptor_.assign(ss.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6()
-                                              : boost::asio::ip::tcp::v4(),
-                     fd.release());
+    acceptor_.assign(
+        ss.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(),
+        fd.release());
   }
 
   void start() { accept(); }

@@ -39,9 +39,8 @@ void addUnique(std::vector<core::IpAddress>& v, const core::IpAddress& a) {
 
 core::Result<Candidate> parseCandidate(std::string_view line) {
   auto bad = [&](const char* why) {
-    return core::makeError(core::Errc::kMalformed,
-                           std::string("ICE candidate: ") + why + ": '" +
-                               std::string(line.substr(0, 120)) + "'");
+    return core::makeError(core::Errc::kMalformed, std::string("ICE candidate: ") + why + ": '" +
+                                                       std::string(line.substr(0, 120)) + "'");
   };
   if (line.starts_with("a=")) line.remove_prefix(2);
   if (!line.starts_with("candidate:")) return bad("does not start with 'candidate:'");
@@ -51,7 +50,8 @@ core::Result<Candidate> parseCandidate(std::string_view line) {
   Candidate c;
   c.foundation = std::string(f[0]);
   std::uint32_t priority = 0;
-  if (!number(f[1], c.component) || !number(f[3], priority)) return bad("bad component or priority");
+  if (!number(f[1], c.component) || !number(f[3], priority))
+    return bad("bad component or priority");
   c.protocol = std::string(f[2]);
   std::transform(c.protocol.begin(), c.protocol.end(), c.protocol.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });

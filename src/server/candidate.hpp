@@ -19,7 +19,7 @@ struct Candidate {
   std::string protocol;  // "udp", "tcp"
   std::string address;   // an IP literal or an mDNS name ("....local")
   std::uint16_t port = 0;
-  std::string type;      // host, srflx, prflx, relay
+  std::string type;  // host, srflx, prflx, relay
   std::string related_address;
   std::optional<core::IpAddress> ip;          // when address is an IP literal
   std::optional<core::IpAddress> related_ip;  // when raddr is

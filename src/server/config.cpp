@@ -13,7 +13,9 @@ namespace vpnleak::server {
 
 namespace {
 
-core::Error invalid(std::string msg) { return core::makeError(core::Errc::kInvalidArgument, std::move(msg)); }
+core::Error invalid(std::string msg) {
+  return core::makeError(core::Errc::kInvalidArgument, std::move(msg));
+}
 
 core::Status normalizeZone(std::string& zone) {
   std::string z = zone;
@@ -33,12 +35,15 @@ core::Status normalizeZone(std::string& zone) {
 
 // Two listeners of one transport on one address and port would split each other's traffic
 // (SO_REUSEPORT lets both bind), so they are refused here with the flags named.
-core::Status checkUnique(const std::vector<std::pair<std::string, const std::vector<core::Endpoint>*>>& groups) {
+core::Status checkUnique(
+    const std::vector<std::pair<std::string, const std::vector<core::Endpoint>*>>& groups) {
   std::set<core::Endpoint> seen;
   for (const auto& [flag, eps] : groups) {
     for (const auto& e : *eps) {
       if (!seen.insert(e).second) {
-        return invalid(flag + " " + e.toString() + ": this address and port is already used by another listener of the same transport");
+        return invalid(
+            flag + " " + e.toString() +
+            ": this address and port is already used by another listener of the same transport");
       }
     }
   }
@@ -70,7 +75,8 @@ core::Status normalize(ServerConfig& cfg) {
   std::vector<core::Endpoint> metrics;
   if (cfg.metrics) metrics.push_back(*cfg.metrics);
   VL_TRY(checkUnique({{"--dns", &cfg.dns}, {"--stun", &cfg.stun}}));  // UDP
-  VL_TRY(checkUnique({{"--dns", &cfg.dns}, {"--http", &cfg.http}, {"--metrics", &metrics}}));  // TCP
+  VL_TRY(
+      checkUnique({{"--dns", &cfg.dns}, {"--http", &cfg.http}, {"--metrics", &metrics}}));  // TCP
   if (cfg.threads == 0) cfg.threads = std::max(1U, std::thread::hardware_concurrency());
   cfg.threads = std::min(cfg.threads, 64U);
   if (cfg.node.empty()) {

@@ -19,10 +19,10 @@ struct Limits {
   std::size_t http_body_bytes = 64 * 1024;
   std::chrono::seconds idle_timeout{10};
   unsigned http_requests_per_connection = 100;
-  std::size_t max_tests = 100000;             // memory store
-  std::size_t max_observations = 1000000;     // memory store, all tests together
+  std::size_t max_tests = 100000;          // memory store
+  std::size_t max_observations = 1000000;  // memory store, all tests together
   std::size_t max_observations_per_test = 1000;
-  std::size_t recorder_queue = 65536;         // observations waiting for the store
+  std::size_t recorder_queue = 65536;  // observations waiting for the store
 };
 
 struct ServerConfig {
@@ -35,11 +35,11 @@ struct ServerConfig {
   std::optional<core::IpAddress> answer_v6;
   std::string store = "memory";
   std::chrono::seconds token_ttl{3600};
-  std::string user;          // drop to this user after binding (empty: stay)
-  unsigned threads = 0;      // event loops; 0 = one per CPU
-  unsigned rrl_rate = 100;   // DNS responses/s per client prefix over UDP; 0 = off
+  std::string user;         // drop to this user after binding (empty: stay)
+  unsigned threads = 0;     // event loops; 0 = one per CPU
+  unsigned rrl_rate = 100;  // DNS responses/s per client prefix over UDP; 0 = off
   unsigned names_per_test = 10;
-  std::string node;          // recorded with every observation (default: host name)
+  std::string node;  // recorded with every observation (default: host name)
   Limits limits;
 };
 

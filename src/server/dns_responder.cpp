@@ -11,14 +11,14 @@ namespace dns = wire::dns;
 
 namespace {
 
-constexpr std::uint32_t kAnswerTtl = 0;  // every lookup must reach us to be observed
-constexpr std::uint32_t kZoneTtl = 300;  // SOA and NS
+constexpr std::uint32_t kAnswerTtl = 0;         // every lookup must reach us to be observed
+constexpr std::uint32_t kZoneTtl = 300;         // SOA and NS
 constexpr std::uint16_t kServerUdpSize = 1232;  // RFC 9715 / DNS flag day 2020
 
 // Response flags: QR, the query's opcode, RD and CD copied, AA when authoritative, RA never.
 std::uint16_t responseFlags(const dns::Header& q, bool aa, dns::Rcode rc) {
-  std::uint16_t f = dns::Header::kQr | (q.flags & 0x7800) |
-                    (q.flags & (dns::Header::kRd | dns::Header::kCd));
+  std::uint16_t f =
+      dns::Header::kQr | (q.flags & 0x7800) | (q.flags & (dns::Header::kRd | dns::Header::kCd));
   if (aa) f |= dns::Header::kAa;
   return static_cast<std::uint16_t>(f | (static_cast<std::uint16_t>(rc) & 0xf));
 }
@@ -51,6 +51,22 @@ std::size_t udpLimit(const std::optional<dns::Edns>& edns) {
 
 }  // namespace
 
+std::size_t DnsResponder::refuseMalformed(const dns::Header& header,
+                                          const core::Result<dns::Message>& msg,
+                                          Transport transport, wire::MutableBytes out) const {
+  // NOTIMP for opcodes other than QUERY, FORMERR for anything unparsable or not one question;
+  // the question is echoed only when there was exactly one.
+  const auto rc = (msg && msg->header.opcode() != dns::Opcode::kQuery) ? dns::Rcode::kNotImp
+                                                                       : dns::Rcode::kFormErr;
+  const std::size_t limit = transport == Transport::kTcp ? dns::kMaxMessage : dns::kMaxUdpPlain;
+  dns::Builder b(out, dns::Header{header.id, responseFlags(header, false, rc)}, limit);
+  if (msg && msg->questions.size() == 1) {
+    b.addQuestion(msg->questions[0].name, msg->questions[0].qtype, msg->questions[0].qclass);
+  }
+  countRcode(metrics_, rc);
+  return b.size();
+}
+
 DnsResponder::DnsResponder(ZoneConfig cfg, Metrics& metrics)
     : cfg_(std::move(cfg)),
       ns_name_("ns1." + cfg_.zone),
@@ -74,17 +90,9 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     bump(metrics_.dns_malformed);
     return result;
   }
-  const std::size_t limit = transport == Transport::kTcp ? dns::kMaxMessage : dns::kMaxUdpPlain;
   auto msg = dns::parse(query);
   if (!msg || msg->header.qdcount != 1 || msg->header.opcode() != dns::Opcode::kQuery) {
-    const auto rc = (msg && msg->header.opcode() != dns::Opcode::kQuery) ? dns::Rcode::kNotImp
-                                                                          : dns::Rcode::kFormErr;
-    dns::Builder b(out, dns::Header{header->id, responseFlags(*header, false, rc)}, limit);
-    if (msg && msg->questions.size() == 1) {
-      b.addQuestion(msg->questions[0].name, msg->questions[0].qtype, msg->questions[0].qclass);
-    }
-    countRcode(metrics_, rc);
-    result.size = result.question_end = b.size();
+    result.size = result.question_end = refuseMalformed(*header, msg, transport, out);
     return result;
   }
   const auto& q = msg->questions[0];
@@ -108,15 +116,16 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     }
   }
   if (fits && reply_edns) fits = b.addOpt(*reply_edns);
+  result.size = b.size();
   if (!fits) {
     // Start over with the question only: a TC response tells the resolver to ask over TCP.
-    dns::Builder t(out, dns::Header{msg->header.id, static_cast<std::uint16_t>(responseFlags(msg->header, aa, rc) | dns::Header::kTc)}, size_limit);
+    const auto flags =
+        static_cast<std::uint16_t>(responseFlags(msg->header, aa, rc) | dns::Header::kTc);
+    dns::Builder t(out, dns::Header{msg->header.id, flags}, size_limit);
     t.addQuestion(q.name, q.qtype, q.qclass);
     if (reply_edns) t.addOpt(*reply_edns);
     bump(metrics_.dns_truncated);
     result.size = t.size();
-  } else {
-    result.size = b.size();
   }
   countRcode(metrics_, rc);
   if (in_zone) result.observation = observe(q, client, transport, edns, now_ms);
@@ -161,8 +170,7 @@ bool DnsResponder::answer(dns::Builder& b, const std::string& name, std::uint16_
 }
 
 std::optional<Observation> DnsResponder::observe(const dns::Question& q,
-                                                 const core::Endpoint& client,
-                                                 Transport transport,
+                                                 const core::Endpoint& client, Transport transport,
                                                  const std::optional<dns::Edns>& edns,
                                                  std::int64_t now_ms) const {
   std::string token = tokenFromName(q.name, cfg_.zone);

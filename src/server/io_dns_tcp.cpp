@@ -49,7 +49,7 @@ class DnsTcpSession : public std::enable_shared_from_this<DnsTcpSession> {
     asio::async_read(sock_, asio::buffer(len_),
                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                        if (ec) return self->close();
-                       const std::size_t n = (self->len_[0] << 8) | self->len_[1];
+                       const std::size_t n = wire::load16(self->len_.data());
                        if (n < 12) return self->close();  // not even a header: hang up
                        self->query_.resize(n);
                        self->readQuery();
@@ -72,11 +72,12 @@ class DnsTcpSession : public std::enable_shared_from_this<DnsTcpSession> {
     if (o.size == 0) return close();  // a message we must not answer ends the connection
     response_[0] = static_cast<std::uint8_t>(o.size >> 8);
     response_[1] = static_cast<std::uint8_t>(o.size);
-    asio::async_write(sock_, asio::buffer(response_.data(), o.size + 2),
-                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                        if (ec) return self->close();
-                        self->readLength();
-                      });
+    asio::async_write(
+        sock_, asio::buffer(response_.data(), o.size + 2),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          if (ec) return self->close();
+          self->readLength();
+        });
   }
 
   tcp::socket sock_;

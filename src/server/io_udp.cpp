@@ -108,7 +108,8 @@ class UdpService : public std::enable_shared_from_this<UdpService> {
 
   // The source address for a reply on a wildcard socket: the destination of the query.
   std::size_t replyControl(const msghdr& in, std::array<char, kControl>& out) const {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&in); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&in); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
       msghdr tmp{};
       tmp.msg_control = out.data();
       tmp.msg_controllen = out.size();

@@ -36,7 +36,8 @@ class MemoryStore final : public Store {
     std::size_t stored = 0;
     for (const auto& o : batch) {
       auto it = tests_.find(o.token);
-      if (it == tests_.end() || it->second.observations.size() >= limits_.max_observations_per_test) {
+      if (it == tests_.end() ||
+          it->second.observations.size() >= limits_.max_observations_per_test) {
         continue;
       }
       while (observations_ >= limits_.max_observations && !order_.empty()) dropOldest();

@@ -39,9 +39,9 @@ std::string Metrics::render(std::int64_t store_tests) const {
   line(o, "vpnleak_dns_queries_total", "transport=\"udp\"", get(dns_queries[0]));
   line(o, "vpnleak_dns_queries_total", "transport=\"tcp\"", get(dns_queries[1]));
   help(o, "vpnleak_dns_responses_total", "counter", "DNS responses by rcode.");
-  static constexpr const char* kRcodes[] = {"rcode=\"NOERROR\"", "rcode=\"FORMERR\"",
+  static constexpr const char* kRcodes[] = {"rcode=\"NOERROR\"",  "rcode=\"FORMERR\"",
                                             "rcode=\"SERVFAIL\"", "rcode=\"NXDOMAIN\"",
-                                            "rcode=\"NOTIMP\"", "rcode=\"REFUSED\""};
+                                            "rcode=\"NOTIMP\"",   "rcode=\"REFUSED\""};
   for (std::size_t i = 0; i < dns_rcodes.size(); ++i) {
     line(o, "vpnleak_dns_responses_total", kRcodes[i], get(dns_rcodes[i]));
   }
@@ -60,8 +60,8 @@ std::string Metrics::render(std::int64_t store_tests) const {
   help(o, "vpnleak_stun_ignored_total", "counter", "Datagrams on STUN ports left unanswered.");
   line(o, "vpnleak_stun_ignored_total", "", get(stun_ignored));
   help(o, "vpnleak_http_responses_total", "counter", "HTTP responses by status class.");
-  static constexpr const char* kClasses[] = {"", "code=\"1xx\"", "code=\"2xx\"", "code=\"3xx\"",
-                                             "code=\"4xx\"", "code=\"5xx\""};
+  static constexpr const char* kClasses[] = {
+      "", "code=\"1xx\"", "code=\"2xx\"", "code=\"3xx\"", "code=\"4xx\"", "code=\"5xx\""};
   for (std::size_t i = 1; i < http_responses.size(); ++i) {
     line(o, "vpnleak_http_responses_total", kClasses[i], get(http_responses[i]));
   }

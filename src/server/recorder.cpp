@@ -59,8 +59,8 @@ void Recorder::run() {
       if (!stored) {
         bump(metrics_.store_errors);
         bump(metrics_.observations_dropped, batch.size());
-        log::warn("store append failed", {{"error", stored.error().message()},
-                                          {"observations", batch.size()}});
+        log::warn("store append failed",
+                  {{"error", stored.error().message()}, {"observations", batch.size()}});
       } else {
         bump(metrics_.observations_recorded, *stored);
         bump(metrics_.observations_dropped, batch.size() - *stored);

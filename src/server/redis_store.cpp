@@ -124,8 +124,8 @@ class RedisStore final : public Store {
       const std::string why = ctx_ && ctx_->err != 0 ? ctx_->errstr : "unexpected reply";
       ctx_.reset();
       if (attempt == 1) {
-        return core::makeError(core::Errc::kEnvironment, "redis at " + host_ + ":" +
-                                                             std::to_string(port_) + ": " + why);
+        return core::makeError(core::Errc::kEnvironment,
+                               "redis at " + host_ + ":" + std::to_string(port_) + ": " + why);
       }
       log::warn("redis connection lost, reconnecting", {{"error", why}});
     }

@@ -18,7 +18,9 @@ std::uint64_t prefixHash(const core::IpAddress& a) {
 }  // namespace
 
 RateLimiter::RateLimiter(unsigned rate, unsigned slip, std::size_t slots)
-    : rate_(rate), slip_(slip), table_(rate == 0 ? 0 : std::bit_ceil(std::max<std::size_t>(slots, 1))) {}
+    : rate_(rate),
+      slip_(slip),
+      table_(rate == 0 ? 0 : std::bit_ceil(std::max<std::size_t>(slots, 1))) {}
 
 RateLimiter::Verdict RateLimiter::check(const core::IpAddress& source, std::int64_t now_ns) {
   if (rate_ == 0) return Verdict::kSend;

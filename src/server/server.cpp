@@ -52,13 +52,55 @@ void attach(asio::io_context& ioc, Listener& l, std::size_t i, SharedState& shar
   if (i >= l.fds.size()) return;
   using S = Listener::Service;
   switch (l.service) {
-    case S::kDnsUdp: startUdpDns(ioc, std::move(l.fds[i]), shared); break;
-    case S::kDnsTcp: startTcpDns(ioc, std::move(l.fds[i]), shared); break;
-    case S::kStun: startUdpStun(ioc, std::move(l.fds[i]), shared); break;
-    case S::kHttp: startHttp(ioc, std::move(l.fds[i]), shared, false); break;
-    case S::kMetrics: startHttp(ioc, std::move(l.fds[i]), shared, true); break;
+    case S::kDnsUdp:
+      startUdpDns(ioc, std::move(l.fds[i]), shared);
+      break;
+    case S::kDnsTcp:
+      startTcpDns(ioc, std::move(l.fds[i]), shared);
+      break;
+    case S::kStun:
+      startUdpStun(ioc, std::move(l.fds[i]), shared);
+      break;
+    case S::kHttp:
+      startHttp(ioc, std::move(l.fds[i]), shared, false);
+      break;
+    case S::kMetrics:
+      startHttp(ioc, std::move(l.fds[i]), shared, true);
+      break;
   }
 }
+
+// One io_context per thread; listener i's socket number k belongs to loop k.
+class Loops {
+ public:
+  Loops(unsigned n, std::vector<Listener>& listeners, SharedState& shared) {
+    for (unsigned i = 0; i < n; ++i) {
+      loops_.push_back(std::make_unique<asio::io_context>(1));
+      for (auto& l : listeners) attach(*loops_.back(), l, i, shared);
+    }
+    for (auto& ioc : loops_) {
+      threads_.emplace_back([&ioc] {
+        auto guard = asio::make_work_guard(*ioc);
+        ioc->run();
+      });
+    }
+  }
+  ~Loops() { stop(); }
+  Loops(const Loops&) = delete;
+  Loops& operator=(const Loops&) = delete;
+
+  void stop() {
+    for (auto& ioc : loops_) ioc->stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    loops_.clear();
+  }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
@@ -95,28 +137,18 @@ core::Status run(ServerConfig cfg) {
   shared.limits = cfg.limits;
   shared.rrl_rate = cfg.rrl_rate;
 
-  std::vector<std::unique_ptr<asio::io_context>> loops;
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < cfg.threads; ++i) {
-    loops.push_back(std::make_unique<asio::io_context>(1));
-    for (auto& l : listeners) attach(*loops.back(), l, i, shared);
-  }
-  for (auto& ioc : loops) {
-    threads.emplace_back([&ioc] {
-      auto guard = asio::make_work_guard(*ioc);
-      ioc->run();
-    });
-  }
-  log::info("server ready", {{"zone", cfg.zone}, {"dns", joined(cfg.dns)}, {"http", joined(cfg.http)},
+  Loops loops(cfg.threads, listeners, shared);
+  log::info("server ready", {{"zone", cfg.zone},
+                             {"dns", joined(cfg.dns)},
+                             {"http", joined(cfg.http)},
                              {"stun", joined(cfg.stun)},
                              {"metrics", cfg.metrics ? cfg.metrics->toString() : std::string()},
-                             {"store", std::string(store->backend())}, {"threads", cfg.threads}});
+                             {"store", std::string(store->backend())},
+                             {"threads", cfg.threads}});
   int sig = 0;
   sigwait(&sigs, &sig);
   log::info("server stopping", {{"signal", sig}});
-  for (auto& ioc : loops) ioc->stop();
-  for (auto& t : threads) t.join();
-  loops.clear();  // closes every socket and ends every session before the recorder goes
+  loops.stop();  // closes every socket and ends every session before the recorder goes
   recorder.flush();
   return {};
 }

@@ -86,8 +86,9 @@ core::Status dropPrivileges(const std::string& user) {
   }
   if (::geteuid() == pw.pw_uid) return {};
   if (::geteuid() != 0) {
-    return core::makeError(core::Errc::kEnvironment,
-                           "--user " + user + ": only root can switch users; run as root or omit --user");
+    return core::makeError(
+        core::Errc::kEnvironment,
+        "--user " + user + ": only root can switch users; run as root or omit --user");
   }
   if (::setgroups(0, nullptr) != 0) return core::sysError("setgroups");
   if (::setgid(pw.pw_gid) != 0) return core::sysError("setgid " + std::to_string(pw.pw_gid));

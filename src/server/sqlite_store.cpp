@@ -41,9 +41,9 @@ class SqliteStore final : public Store {
  public:
   static core::Result<std::unique_ptr<Store>> open(const std::string& path, const Limits& limits) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     Db db(raw);
     if (rc != SQLITE_OK) return failure("cannot open sqlite store " + path, db.get());
     sqlite3_busy_timeout(db.get(), 2000);
@@ -149,13 +149,17 @@ class SqliteStore final : public Store {
   }
 
   core::Status prepareAll() {
-    VL_TRY_ASSIGN(insert_test_, prepare("INSERT INTO tests(token, created_ms, expires_ms) VALUES(?1, ?2, ?3)"));
-    VL_TRY_ASSIGN(count_, prepare("UPDATE tests SET observations = observations + 1 WHERE token = ?1 "
-                                  "AND expires_ms > ?2 AND observations < ?3"));
-    VL_TRY_ASSIGN(insert_obs_, prepare("INSERT INTO observations(token, kind, data) VALUES(?1, ?2, ?3)"));
+    VL_TRY_ASSIGN(insert_test_,
+                  prepare("INSERT INTO tests(token, created_ms, expires_ms) VALUES(?1, ?2, ?3)"));
+    VL_TRY_ASSIGN(count_,
+                  prepare("UPDATE tests SET observations = observations + 1 WHERE token = ?1 "
+                          "AND expires_ms > ?2 AND observations < ?3"));
+    VL_TRY_ASSIGN(insert_obs_,
+                  prepare("INSERT INTO observations(token, kind, data) VALUES(?1, ?2, ?3)"));
     VL_TRY_ASSIGN(select_test_, prepare("SELECT created_ms, expires_ms FROM tests WHERE token = ?1 "
                                         "AND expires_ms > ?2"));
-    VL_TRY_ASSIGN(select_obs_, prepare("SELECT kind, data FROM observations WHERE token = ?1 ORDER BY id"));
+    VL_TRY_ASSIGN(select_obs_,
+                  prepare("SELECT kind, data FROM observations WHERE token = ?1 ORDER BY id"));
     VL_TRY_ASSIGN(expire_obs_, prepare("DELETE FROM observations WHERE token IN "
                                        "(SELECT token FROM tests WHERE expires_ms <= ?1)"));
     VL_TRY_ASSIGN(expire_tests_, prepare("DELETE FROM tests WHERE expires_ms <= ?1"));
@@ -170,7 +174,8 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-core::Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path, const Limits& limits) {
+core::Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
+                                                     const Limits& limits) {
   return SqliteStore::open(path, limits);
 }
 

@@ -49,9 +49,12 @@ core::Result<RedisSpec> parseRedis(std::string_view spec) {
 
 std::string_view kindName(Kind k) {
   switch (k) {
-    case Kind::kDns: return "dns";
-    case Kind::kHttp: return "http";
-    case Kind::kWebrtc: return "webrtc";
+    case Kind::kDns:
+      return "dns";
+    case Kind::kHttp:
+      return "http";
+    case Kind::kWebrtc:
+      return "webrtc";
   }
   return "unknown";
 }
@@ -60,14 +63,16 @@ core::Status checkStoreSpec(std::string_view spec) {
   if (spec == "memory") return {};
   if (spec.starts_with("sqlite:")) {
     if (spec.size() == 7) {
-      return core::makeError(core::Errc::kInvalidArgument, "--store 'sqlite:': missing the file path (sqlite:PATH)");
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "--store 'sqlite:': missing the file path (sqlite:PATH)");
     }
     return {};
   }
-  if (spec.starts_with("redis://")) return parseRedis(spec).ok() ? core::Status{} : parseRedis(spec).error();
-  return core::makeError(core::Errc::kInvalidArgument,
-                         "--store '" + std::string(spec) +
-                             "': expected memory, sqlite:PATH or redis://HOST:PORT");
+  if (spec.starts_with("redis://"))
+    return parseRedis(spec).ok() ? core::Status{} : parseRedis(spec).error();
+  return core::makeError(
+      core::Errc::kInvalidArgument,
+      "--store '" + std::string(spec) + "': expected memory, sqlite:PATH or redis://HOST:PORT");
 }
 
 core::Result<std::unique_ptr<Store>> openStore(std::string_view spec, const Limits& limits) {

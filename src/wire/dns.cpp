@@ -61,7 +61,8 @@ Result<Edns> parseOpt(Bytes packet, const ResourceRecord& rr) {
     std::uint16_t code = 0;
     std::uint16_t len = 0;
     Bytes data;
-    if (!r.u16(code) || !r.u16(len) || !r.bytes(len, data)) return malformed("truncated option", at);
+    if (!r.u16(code) || !r.u16(len) || !r.bytes(len, data))
+      return malformed("truncated option", at);
     if (code != kOptionClientSubnet) continue;
     if (e.client_subnet) return malformed("more than one client-subnet option", at);
     VL_TRY_ASSIGN(e.client_subnet, parseClientSubnet(data, at));
@@ -89,7 +90,8 @@ Status readRecords(Bytes packet, Reader& r, std::uint16_t count, Section section
       out.push_back(std::move(rr));
       continue;
     }
-    if (section != Section::kAdditional) return malformed("OPT outside the additional section", rr.rdata_offset);
+    if (section != Section::kAdditional)
+      return malformed("OPT outside the additional section", rr.rdata_offset);
     if (m.edns) return malformed("more than one OPT record", rr.rdata_offset);
     VL_TRY_ASSIGN(m.edns, parseOpt(packet, rr));
   }
@@ -139,7 +141,8 @@ Result<Message> parse(Bytes packet) {
 std::optional<core::IpAddress> recordAddress(Bytes packet, const ResourceRecord& rr) {
   if (rr.rdata_offset + rr.rdata_length > packet.size()) return std::nullopt;
   const auto data = packet.subspan(rr.rdata_offset, rr.rdata_length);
-  if (rr.type == kTypeA && data.size() == 4) return core::IpAddress::fromBytes(core::Family::kV4, data);
+  if (rr.type == kTypeA && data.size() == 4)
+    return core::IpAddress::fromBytes(core::Family::kV4, data);
   if (rr.type == kTypeAaaa && data.size() == 16) {
     return core::IpAddress::fromBytes(core::Family::kV6, data);
   }
@@ -152,31 +155,51 @@ std::string ClientSubnet::toString() const {
 
 std::string typeName(std::uint16_t type) {
   switch (type) {
-    case kTypeA: return "A";
-    case kTypeNs: return "NS";
-    case kTypeCname: return "CNAME";
-    case kTypeSoa: return "SOA";
-    case kTypePtr: return "PTR";
-    case kTypeMx: return "MX";
-    case kTypeTxt: return "TXT";
-    case kTypeAaaa: return "AAAA";
-    case kTypeSrv: return "SRV";
-    case kTypeOpt: return "OPT";
-    case kTypeHttps: return "HTTPS";
-    case kTypeAny: return "ANY";
-    default: return "TYPE" + std::to_string(type);
+    case kTypeA:
+      return "A";
+    case kTypeNs:
+      return "NS";
+    case kTypeCname:
+      return "CNAME";
+    case kTypeSoa:
+      return "SOA";
+    case kTypePtr:
+      return "PTR";
+    case kTypeMx:
+      return "MX";
+    case kTypeTxt:
+      return "TXT";
+    case kTypeAaaa:
+      return "AAAA";
+    case kTypeSrv:
+      return "SRV";
+    case kTypeOpt:
+      return "OPT";
+    case kTypeHttps:
+      return "HTTPS";
+    case kTypeAny:
+      return "ANY";
+    default:
+      return "TYPE" + std::to_string(type);
   }
 }
 
 std::string_view rcodeName(Rcode rc) {
   switch (rc) {
-    case Rcode::kNoError: return "NOERROR";
-    case Rcode::kFormErr: return "FORMERR";
-    case Rcode::kServFail: return "SERVFAIL";
-    case Rcode::kNxDomain: return "NXDOMAIN";
-    case Rcode::kNotImp: return "NOTIMP";
-    case Rcode::kRefused: return "REFUSED";
-    case Rcode::kBadVers: return "BADVERS";
+    case Rcode::kNoError:
+      return "NOERROR";
+    case Rcode::kFormErr:
+      return "FORMERR";
+    case Rcode::kServFail:
+      return "SERVFAIL";
+    case Rcode::kNxDomain:
+      return "NXDOMAIN";
+    case Rcode::kNotImp:
+      return "NOTIMP";
+    case Rcode::kRefused:
+      return "REFUSED";
+    case Rcode::kBadVers:
+      return "BADVERS";
   }
   return "RCODE";
 }

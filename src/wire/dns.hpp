@@ -18,7 +18,7 @@
 namespace vpnleak::wire::dns {
 
 inline constexpr std::size_t kHeaderSize = 12;
-inline constexpr std::size_t kMaxNameWire = 255;   // RFC 1035 3.1, including the root label
+inline constexpr std::size_t kMaxNameWire = 255;  // RFC 1035 3.1, including the root label
 inline constexpr std::size_t kMaxLabel = 63;
 inline constexpr std::size_t kMaxUdpPlain = 512;   // without EDNS
 inline constexpr std::size_t kMaxMessage = 65535;  // TCP
@@ -83,7 +83,7 @@ struct Header {
 struct ClientSubnet {
   std::uint8_t source_prefix = 0;
   std::uint8_t scope_prefix = 0;
-  core::IpAddress address;  // host bits beyond source_prefix are zero
+  core::IpAddress address;                     // host bits beyond source_prefix are zero
   [[nodiscard]] std::string toString() const;  // "203.0.113.0/24"
   friend bool operator==(const ClientSubnet&, const ClientSubnet&) = default;
 };
@@ -176,7 +176,9 @@ class Builder {
 
   void setFlags(std::uint16_t flags);
   [[nodiscard]] std::size_t size() const { return w_.size(); }
-  [[nodiscard]] std::uint16_t count(Section s) const { return counts_[static_cast<std::size_t>(s)]; }
+  [[nodiscard]] std::uint16_t count(Section s) const {
+    return counts_[static_cast<std::size_t>(s)];
+  }
 
  private:
   // A name (or name suffix) already in the message that later names may point to.

@@ -88,7 +88,8 @@ bool Builder::writeName(std::string_view name) {
   }
   const std::size_t base = w_.size();
   if (!w_.bytes(std::span(wire.data(), match_at))) return false;
-  const bool ok = match_at == len - 1 ? w_.u8(0) : w_.u16(static_cast<std::uint16_t>(0xc000 | match_offset));
+  const bool ok =
+      match_at == len - 1 ? w_.u8(0) : w_.u16(static_cast<std::uint16_t>(0xc000 | match_offset));
   if (!ok) return false;
   // Remember the new suffixes for later names, as room in the table allows.
   for (std::size_t k = 0; k < nstarts; ++k) {
@@ -101,9 +102,9 @@ bool Builder::writeName(std::string_view name) {
     std::copy(folded.begin() + static_cast<std::ptrdiff_t>(i),
               folded.begin() + static_cast<std::ptrdiff_t>(len),
               names_.begin() + static_cast<std::ptrdiff_t>(names_len_));
-    suffixes_[suffix_count_++] = Suffix{static_cast<std::uint16_t>(base + i),
-                                        static_cast<std::uint16_t>(names_len_),
-                                        static_cast<std::uint16_t>(slen)};
+    suffixes_[suffix_count_++] =
+        Suffix{static_cast<std::uint16_t>(base + i), static_cast<std::uint16_t>(names_len_),
+               static_cast<std::uint16_t>(slen)};
     names_len_ += slen;
   }
   return true;
@@ -151,7 +152,8 @@ bool Builder::addTxt(Section s, std::string_view name, std::uint32_t ttl,
 bool Builder::addNs(Section s, std::string_view name, std::uint32_t ttl, std::string_view target) {
   const Mark m = begin(s);
   std::size_t at = 0;
-  const bool ok = recordHeader(name, kTypeNs, kClassIn, ttl, at) && writeName(target) && endRdata(at);
+  const bool ok =
+      recordHeader(name, kTypeNs, kClassIn, ttl, at) && writeName(target) && endRdata(at);
   return finish(s, m, ok);
 }
 
@@ -160,8 +162,7 @@ bool Builder::addSoa(Section s, std::string_view name, std::uint32_t ttl, const 
   std::size_t at = 0;
   const bool ok = recordHeader(name, kTypeSoa, kClassIn, ttl, at) && writeName(soa.mname) &&
                   writeName(soa.rname) && w_.u32(soa.serial) && w_.u32(soa.refresh) &&
-                  w_.u32(soa.retry) && w_.u32(soa.expire) && w_.u32(soa.minimum) &&
-                  endRdata(at);
+                  w_.u32(soa.retry) && w_.u32(soa.expire) && w_.u32(soa.minimum) && endRdata(at);
   return finish(s, m, ok);
 }
 
@@ -185,9 +186,9 @@ bool Builder::addOpt(const Edns& edns) {
     const auto& ecs = *edns.client_subnet;
     const std::size_t nbytes = (ecs.source_prefix + 7U) / 8U;
     ok = nbytes <= ecs.address.bytes().size() && w_.u16(kOptionClientSubnet) &&
-         w_.u16(static_cast<std::uint16_t>(4 + nbytes)) &&
-         w_.u16(ecs.address.isV4() ? 1 : 2) && w_.u8(ecs.source_prefix) &&
-         w_.u8(ecs.scope_prefix) && w_.bytes(ecs.address.bytes().first(nbytes));
+         w_.u16(static_cast<std::uint16_t>(4 + nbytes)) && w_.u16(ecs.address.isV4() ? 1 : 2) &&
+         w_.u8(ecs.source_prefix) && w_.u8(ecs.scope_prefix) &&
+         w_.bytes(ecs.address.bytes().first(nbytes));
   }
   return finish(Section::kAdditional, m, ok && endRdata(at));
 }

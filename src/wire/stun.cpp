@@ -28,15 +28,17 @@ constexpr auto kCrcTable = makeCrcTable();
 
 // RFC 8489 5: the method's 12 bits and the class's 2 bits are interleaved in the 14-bit type.
 std::uint16_t messageType(std::uint16_t method, Class cls) {
-  const auto c = static_cast<std::uint16_t>(cls);
-  return static_cast<std::uint16_t>((method & 0x000f) | ((method & 0x0070) << 1) |
-                                    ((method & 0x0f80) << 2) | ((c & 1U) << 4) | ((c & 2U) << 7));
+  const unsigned m = method;
+  const auto c = static_cast<unsigned>(cls);
+  return static_cast<std::uint16_t>((m & 0x000fU) | ((m & 0x0070U) << 1) | ((m & 0x0f80U) << 2) |
+                                    ((c & 1U) << 4) | ((c & 2U) << 7));
 }
 
 std::size_t padded(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
 
 Status checkFingerprint(Bytes d, std::size_t at, Bytes value) {
-  if (value.size() != 4) return malformed("FINGERPRINT of length " + std::to_string(value.size()), at);
+  if (value.size() != 4)
+    return malformed("FINGERPRINT of length " + std::to_string(value.size()), at);
   const std::uint32_t want = crc32(d.first(at)) ^ kFingerprintXor;
   if (load32(value.data()) != want) return malformed("wrong FINGERPRINT", at);
   return {};
@@ -44,8 +46,7 @@ Status checkFingerprint(Bytes d, std::size_t at, Bytes value) {
 
 // Writes the header; the length is patched by finishMessage.
 bool writeHeader(Writer& w, std::uint16_t type, const Message& req) {
-  return w.u16(type) && w.u16(0) &&
-         w.u32(req.rfc3489 ? req.legacy_id_prefix : kMagicCookie) &&
+  return w.u16(type) && w.u16(0) && w.u32(req.rfc3489 ? req.legacy_id_prefix : kMagicCookie) &&
          w.bytes(req.transaction_id);
 }
 
@@ -60,8 +61,7 @@ Result<std::size_t> finishMessage(Writer& w, bool fingerprint) {
   std::size_t body = w.size() - kHeaderSize + (fingerprint ? 8 : 0);
   w.patch16(2, static_cast<std::uint16_t>(body));
   if (fingerprint) {
-    const std::uint32_t crc =
-        crc32(Bytes(w.data(), w.size())) ^ kFingerprintXor;
+    const std::uint32_t crc = crc32(Bytes(w.data(), w.size())) ^ kFingerprintXor;
     if (!(w.u16(kAttrFingerprint) && w.u16(4) && w.u32(crc))) {
       return core::makeError(core::Errc::kInvalidArgument, "stun: buffer too small");
     }
@@ -115,8 +115,8 @@ Result<Message> parse(Bytes d) {
   if (kHeaderSize + len != d.size()) return malformed("length does not match the datagram", 2);
   Message m;
   const std::uint16_t type = load16(d.data());
-  m.method = static_cast<std::uint16_t>((type & 0x000f) | ((type & 0x00e0) >> 1) |
-                                        ((type & 0x3e00) >> 2));
+  m.method =
+      static_cast<std::uint16_t>((type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2));
   m.cls = static_cast<Class>(((type & 0x0010) >> 4) | ((type & 0x0100) >> 7));
   const std::uint32_t cookie = load32(d.data() + 4);
   m.rfc3489 = cookie != kMagicCookie;
@@ -128,8 +128,7 @@ Result<Message> parse(Bytes d) {
     Attribute a;
     a.offset = at;
     std::uint16_t alen = 0;
-    if (!r.u16(a.type) || !r.u16(alen) || !r.bytes(alen, a.value) ||
-        !r.skip(padded(alen) - alen)) {
+    if (!r.u16(a.type) || !r.u16(alen) || !r.bytes(alen, a.value) || !r.skip(padded(alen) - alen)) {
       return malformed("attribute runs past the message", at);
     }
     if (m.has_fingerprint) return malformed("attribute after FINGERPRINT", at);
@@ -152,9 +151,8 @@ Result<core::Endpoint> decodeAddress(Bytes v) {
   } else if (v[1] == 2 && v.size() == 20) {
     ep.address = core::IpAddress::fromBytes(core::Family::kV6, v.subspan(4));
   } else {
-    return malformed("address family " + std::to_string(v[1]) + " with length " +
-                         std::to_string(v.size()),
-                     0);
+    return malformed(
+        "address family " + std::to_string(v[1]) + " with length " + std::to_string(v.size()), 0);
   }
   return ep;
 }

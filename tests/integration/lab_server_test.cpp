@@ -25,10 +25,13 @@ class LabServer : public ::testing::Test {
     const std::string v6 = "[" + plan_.server_v6.toString() + "]";
     server_ = std::make_unique<ServerProcess>(
         plan_.netns("server"),
-        std::vector<std::string>{"--zone", o.zone, "--dns", v4 + ":53", "--dns", v6 + ":53",
-                                 "--http", v4 + ":80", "--http", v6 + ":80", "--stun",
-                                 v4 + ":3478", "--stun", v6 + ":3478", "--answer-v4", v4,
-                                 "--answer-v6", plan_.server_v6.toString(), "--user", "nobody"},
+        std::vector<std::string>{"--zone",   o.zone,        "--dns",
+                                 v4 + ":53", "--dns",       v6 + ":53",
+                                 "--http",   v4 + ":80",    "--http",
+                                 v6 + ":80", "--stun",      v4 + ":3478",
+                                 "--stun",   v6 + ":3478",  "--answer-v4",
+                                 v4,         "--answer-v6", plan_.server_v6.toString(),
+                                 "--user",   "nobody"},
         dir_.file("server.log"));
     ASSERT_TRUE(server_->waitReady()) << server_->log();
   }
@@ -62,13 +65,14 @@ class LabServer : public ::testing::Test {
 };
 
 TEST_F(LabServer, RealClientsSeeWhatTheServerSees) {
-  const std::string exit4 = plan_.vpn_public_v4.toString();  // through the tunnel, NATed
+  const std::string exit4 = plan_.vpn_public_v4.toString();       // through the tunnel, NATed
   const std::string native6 = plan_.client_global_v6.toString();  // IPv6 bypasses a v4 tunnel
 
   // curl over IPv4 and IPv6 sees the address the server sees it come from.
   EXPECT_EQ(json(curl(client(), {base() + "/api/v1/ip"}).out)["ip"], exit4);
-  EXPECT_EQ(json(curl(client(), {"http://[" + plan_.server_v6.toString() + "]/api/v1/ip"}).out)["ip"],
-            native6);
+  EXPECT_EQ(
+      json(curl(client(), {"http://[" + plan_.server_v6.toString() + "]/api/v1/ip"}).out)["ip"],
+      native6);
 
   // dig through the client's resolver (the VPN's unbound, stub zone -> this server).
   const std::string token = createTest();
@@ -77,7 +81,8 @@ TEST_F(LabServer, RealClientsSeeWhatTheServerSees) {
   const std::string name_udp = "udp." + token + "." + plan_.options.zone;
   const std::string name_tcp = "tcp." + token + "." + plan_.options.zone;
   EXPECT_EQ(dig({resolver, "+short", name_udp, "A"}).out, plan_.server_v4.toString() + "\n");
-  EXPECT_EQ(dig({resolver, "+tcp", "+short", name_tcp, "AAAA"}).out, plan_.server_v6.toString() + "\n");
+  EXPECT_EQ(dig({resolver, "+tcp", "+short", name_tcp, "AAAA"}).out,
+            plan_.server_v6.toString() + "\n");
   // TXT: the resolver's address as the authoritative server sees it.
   const auto txt = dig({resolver, "+short", "whoami." + plan_.options.zone, "TXT"}).out;
   EXPECT_EQ(txt, "\"" + exit4 + "\"\n");
@@ -86,7 +91,8 @@ TEST_F(LabServer, RealClientsSeeWhatTheServerSees) {
   const auto refused = dig({"@" + plan_.server_v4.toString(), "www.example.com", "A"});
   EXPECT_NE(refused.out.find("status: REFUSED"), std::string::npos) << refused.out;
   // Directly over TCP too: recorded with transport tcp.
-  dig({"@" + plan_.server_v4.toString(), "+tcp", "+short", "direct." + token + "." + plan_.options.zone});
+  dig({"@" + plan_.server_v4.toString(), "+tcp", "+short",
+       "direct." + token + "." + plan_.options.zone});
 
   ASSERT_TRUE(waitFor([&] { return results(token)["dns"].size() >= 3; }, std::chrono::seconds(10)))
       << results(token).dump(2);
@@ -107,8 +113,10 @@ TEST_F(LabServer, RealClientsSeeWhatTheServerSees) {
   EXPECT_EQ(r["summary"]["resolvers"][0], exit4);
 
   // A real STUN client gets its mapped (NATed) address.
-  const auto stun = inNetns(client(), {"turnutils_stunclient", "-p", "3478", plan_.server_v4.toString()});
-  EXPECT_NE(stun.out.find("UDP reflexive addr: " + exit4 + ":"), std::string::npos) << stun.out << stun.err;
+  const auto stun =
+      inNetns(client(), {"turnutils_stunclient", "-p", "3478", plan_.server_v4.toString()});
+  EXPECT_NE(stun.out.find("UDP reflexive addr: " + exit4 + ":"), std::string::npos)
+      << stun.out << stun.err;
 }
 
 TEST_F(LabServer, HeadlessChromiumPostsItsCandidates) {

@@ -24,11 +24,11 @@ class ServerLoopback : public ::testing::Test {
     ns_ = std::make_unique<ScopedNetns>("srv");
     server_ = std::make_unique<ServerProcess>(
         ns_->name(),
-        std::vector<std::string>{"--zone", "leak.test", "--dns", "127.0.0.1:5353", "--dns",
-                                 "[::1]:5353", "--http", "127.0.0.1:8080", "--http", "[::1]:8080",
-                                 "--stun", "127.0.0.1:3478", "--stun", "[::1]:3478",
-                                 "--answer-v4", "192.0.2.10", "--answer-v6", "2001:db8::10",
-                                 "--threads", "2"},
+        std::vector<std::string>{"--zone",      "leak.test",    "--dns",       "127.0.0.1:5353",
+                                 "--dns",       "[::1]:5353",   "--http",      "127.0.0.1:8080",
+                                 "--http",      "[::1]:8080",   "--stun",      "127.0.0.1:3478",
+                                 "--stun",      "[::1]:3478",   "--answer-v4", "192.0.2.10",
+                                 "--answer-v6", "2001:db8::10", "--threads",   "2"},
         dir_.file("server.log"));
     ASSERT_TRUE(server_->waitReady()) << server_->log();
   }
@@ -73,7 +73,8 @@ TEST_F(ServerLoopback, CurlSeesItsOwnAddressOverIpv4AndIpv6) {
   EXPECT_EQ(v6["ip"], "::1");
   EXPECT_EQ(v6["family"], "ipv6");
   // Keep-alive: two requests over one connection.
-  auto both = curl(ns_->name(), {"-v", "http://127.0.0.1:8080/api/v1/ip", "http://127.0.0.1:8080/api/v1/config"});
+  auto both = curl(ns_->name(), {"-v", "http://127.0.0.1:8080/api/v1/ip",
+                                 "http://127.0.0.1:8080/api/v1/config"});
   EXPECT_NE(both.err.find("Re-using existing connection"), std::string::npos) << both.err;
 }
 
@@ -140,10 +141,10 @@ std::vector<std::uint8_t> bytes(std::initializer_list<int> v) {
 TEST_F(ServerLoopback, MalformedDnsKeepsTheServerServing) {
   const std::vector<std::vector<std::uint8_t>> garbage = {
       bytes({1, 2, 3}),
-      bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'a'}),                    // truncated name
-      bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1}),      // pointer loop
-      bytes({0, 1, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1}),          // a response
-      std::vector<std::uint8_t>(9000, 0x41),                                   // oversized
+      bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'a'}),                // truncated name
+      bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1}),  // pointer loop
+      bytes({0, 1, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1}),      // a response
+      std::vector<std::uint8_t>(9000, 0x41),                              // oversized
   };
   for (const auto& g : garbage) udpExchange(ns_->name(), kDns4, g, std::chrono::milliseconds(100));
   // A FORMERR comes back for a query whose name runs off the end.
@@ -151,7 +152,8 @@ TEST_F(ServerLoopback, MalformedDnsKeepsTheServerServing) {
   ASSERT_GE(formerr.size(), 12U);
   EXPECT_EQ(formerr[3] & 0xf, 1);
   // TCP: a length larger than what follows, then a length below a header, then hang up.
-  tcpExchange(ns_->name(), kDns4, std::string("\xff\xff\x01\x02", 4), std::chrono::milliseconds(200));
+  tcpExchange(ns_->name(), kDns4, std::string("\xff\xff\x01\x02", 4),
+              std::chrono::milliseconds(200));
   tcpExchange(ns_->name(), kDns4, std::string("\x00\x05hello", 7), std::chrono::milliseconds(200));
   for (int i = 0; i < 200; ++i) {
     std::vector<std::uint8_t> r(static_cast<std::size_t>(12 + i % 50));
@@ -199,10 +201,12 @@ TEST_F(ServerLoopback, MalformedHttpGetsJsonErrorsAndTheServerKeepsServing) {
   const std::vector<Case> cases = {
       {"GARBAGE\r\n\r\n", "HTTP/1.1 400"},
       {"GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(9000, 'a') + "\r\n\r\n", "HTTP/1.1 431"},
-      {"POST /api/v1/tests HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc", "HTTP/1.1 413"},
+      {"POST /api/v1/tests HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc",
+       "HTTP/1.1 413"},
       {"GET /api/v1/tests/zzz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404"},
       {"PUT /api/v1/ip HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 405"},
-      {"GET /api/v1/ip HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400"},
+      {"GET /api/v1/ip HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       "HTTP/1.1 400"},
   };
   for (const auto& c : cases) {
     const auto resp = tcpExchange(ns_->name(), kHttp4, c.request);
@@ -210,6 +214,16 @@ TEST_F(ServerLoopback, MalformedHttpGetsJsonErrorsAndTheServerKeepsServing) {
     const auto body = resp.substr(resp.find("\r\n\r\n") + 4);
     EXPECT_EQ(json(body)["schema"], "vpnleak.error/1") << resp.substr(0, 300);
   }
+  // A body just under the 64 KiB limit is read whole.
+  const std::string token = newToken();
+  const std::string body = R"({"candidates":["candidate:1 1 udp 1 127.0.0.1 5 typ host"],"pad":")" +
+                           std::string(60000, 'x') + "\"}";
+  const auto big = tcpExchange(ns_->name(), kHttp4,
+                               "POST /api/v1/tests/" + token +
+                                   "/webrtc HTTP/1.1\r\nHost: x\r\n"
+                                   "Connection: close\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(big.substr(0, 12), "HTTP/1.1 200") << big.substr(0, 300);
   // A client that connects and says nothing is cut off by the idle timeout, not kept forever.
   tcpExchange(ns_->name(), kHttp4, "", std::chrono::milliseconds(200));
   expectServing();
@@ -246,9 +260,10 @@ TEST(ServerCli, PortInUseExitsThreeAndMetricsListenerIsSeparate) {
   VL_REQUIRE_ROOT();
   ScopedNetns ns("srvport");
   TempDir dir;
-  ServerProcess a(ns.name(),
-                  {"--http", "127.0.0.1:8080", "--metrics", "127.0.0.1:9100", "--stun", "127.0.0.1:3478"},
-                  dir.file("a.log"));
+  ServerProcess a(
+      ns.name(),
+      {"--http", "127.0.0.1:8080", "--metrics", "127.0.0.1:9100", "--stun", "127.0.0.1:3478"},
+      dir.file("a.log"));
   ASSERT_TRUE(a.waitReady()) << a.log();
   const auto r = ns.exec({vpnleakBinary(), "server", "--http", "127.0.0.1:8080"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
@@ -261,12 +276,36 @@ TEST(ServerCli, PortInUseExitsThreeAndMetricsListenerIsSeparate) {
   EXPECT_TRUE(a.running());
 }
 
+TEST(ServerCli, SlowClientsAreCutOffAtTheIdleTimeout) {
+  VL_REQUIRE_ROOT();
+  ScopedNetns ns("srvidle");
+  TempDir dir;
+  ServerProcess s(ns.name(),
+                  {"--zone", "leak.test", "--http", "127.0.0.1:8080", "--dns", "127.0.0.1:5353",
+                   "--idle-timeout", "1"},
+                  dir.file("s.log"));
+  ASSERT_TRUE(s.waitReady()) << s.log();
+  for (const auto& ep : {kHttp4, kDns4}) {
+    // Half a request, then silence: the server hangs up after about a second.
+    const auto start = std::chrono::steady_clock::now();
+    const auto got = tcpExchange(
+        ns.name(), ep, ep.port == 8080 ? std::string("GET / HTTP/1.1\r\nHo") : std::string(1, '\0'),
+        std::chrono::milliseconds(5000));
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(got.empty()) << got;
+    EXPECT_GE(took, std::chrono::milliseconds(900)) << ep.toString();
+    EXPECT_LT(took, std::chrono::milliseconds(4000)) << ep.toString();
+  }
+  EXPECT_TRUE(s.running());
+}
+
 TEST(ServerCli, DropsRootAfterBindingAPrivilegedPort) {
   VL_REQUIRE_ROOT();
   ScopedNetns ns("srvuser");
   TempDir dir;
-  ServerProcess s(ns.name(), {"--zone", "leak.test", "--dns", "127.0.0.1:53", "--answer-v4",
-                              "192.0.2.10", "--user", "nobody"},
+  ServerProcess s(ns.name(),
+                  {"--zone", "leak.test", "--dns", "127.0.0.1:53", "--answer-v4", "192.0.2.10",
+                   "--user", "nobody"},
                   dir.file("s.log"));
   ASSERT_TRUE(s.waitReady()) << s.log();
   const auto status = readFile("/proc/" + std::to_string(s.pid()) + "/status");

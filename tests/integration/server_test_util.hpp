@@ -118,7 +118,8 @@ class ServerProcess : public Daemon {
   }
 
  private:
-  static std::vector<std::string> argv(const std::string& ns, const std::vector<std::string>& args) {
+  static std::vector<std::string> argv(const std::string& ns,
+                                       const std::vector<std::string>& args) {
     std::vector<std::string> v{"ip", "netns", "exec", ns, vpnleakBinary(), "server"};
     v.insert(v.end(), args.begin(), args.end());
     return v;
@@ -150,9 +151,9 @@ inline core::UniqueFd socketIn(const std::string& ns, int family, int type) {
 }
 
 // Sends one datagram from a fresh socket in ns and waits up to timeout for one reply.
-inline std::vector<std::uint8_t> udpExchange(const std::string& ns, const core::Endpoint& to,
-                                             const std::vector<std::uint8_t>& payload,
-                                             std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) {
+inline std::vector<std::uint8_t> udpExchange(
+    const std::string& ns, const core::Endpoint& to, const std::vector<std::uint8_t>& payload,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) {
   auto fd = socketIn(ns, to.address.isV4() ? AF_INET : AF_INET6, SOCK_DGRAM);
   if (!fd.valid()) return {};
   sockaddr_storage ss{};
@@ -167,8 +168,9 @@ inline std::vector<std::uint8_t> udpExchange(const std::string& ns, const core::
 }
 
 // Connects a TCP socket in ns, writes data, and reads until EOF or timeout.
-inline std::string tcpExchange(const std::string& ns, const core::Endpoint& to, const std::string& data,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+inline std::string tcpExchange(
+    const std::string& ns, const core::Endpoint& to, const std::string& data,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
   auto fd = socketIn(ns, to.address.isV4() ? AF_INET : AF_INET6, SOCK_STREAM);
   if (!fd.valid()) return {};
   sockaddr_storage ss{};

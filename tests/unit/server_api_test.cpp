@@ -178,9 +178,10 @@ TEST(ServerCandidate, ParsesCandidateLines) {
   EXPECT_EQ(c->port, 54321);
   EXPECT_EQ(c->ip->toString(), "203.0.113.2");
   EXPECT_EQ(c->related_ip->toString(), "10.0.0.2");
-  for (const char* bad : {"", "candidate:", "candidate:1 1 udp 1 1.2.3.4 99999 typ host",
-                          "candidate:1 1 udp 1 1.2.3.4 5 type host", "foo:1 1 udp 1 1.2.3.4 5 typ host",
-                          "candidate:1 x udp 1 1.2.3.4 5 typ host"}) {
+  for (const char* bad :
+       {"", "candidate:", "candidate:1 1 udp 1 1.2.3.4 99999 typ host",
+        "candidate:1 1 udp 1 1.2.3.4 5 type host", "foo:1 1 udp 1 1.2.3.4 5 typ host",
+        "candidate:1 x udp 1 1.2.3.4 5 typ host"}) {
     EXPECT_FALSE(parseCandidate(bad).ok()) << bad;
   }
 }

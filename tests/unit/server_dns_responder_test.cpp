@@ -88,8 +88,9 @@ TEST(ServerDnsResponder, AnswersByTable) {
       const auto& rr = m.answers[0];
       const std::span<const std::uint8_t> pkt(f.out.data(), f.last.size);
       if (rr.type == dns::kTypeTxt) {
-        EXPECT_EQ(std::string(pkt.begin() + static_cast<std::ptrdiff_t>(rr.rdata_offset) + 1,
-                              pkt.begin() + static_cast<std::ptrdiff_t>(rr.rdata_offset + rr.rdata_length)),
+        EXPECT_EQ(std::string(
+                      pkt.begin() + static_cast<std::ptrdiff_t>(rr.rdata_offset) + 1,
+                      pkt.begin() + static_cast<std::ptrdiff_t>(rr.rdata_offset + rr.rdata_length)),
                   c.first);
       } else {
         EXPECT_EQ(dns::recordAddress(pkt, rr)->toString(), c.first);
@@ -171,7 +172,8 @@ TEST(ServerDnsResponder, ErrorsForOddQueries) {
 
 TEST(ServerDnsResponder, DropsWhatMustNotBeAnswered) {
   Fixture f;
-  for (const Buf& q : {Buf{}, Buf{1, 2, 3}, makeQuery("a.leak.test", dns::kTypeA, {}, dns::Header::kQr)}) {
+  for (const Buf& q :
+       {Buf{}, Buf{1, 2, 3}, makeQuery("a.leak.test", dns::kTypeA, {}, dns::Header::kQr)}) {
     const auto r = f.responder.respond(q, f.client, Transport::kUdp, f.out, 0);
     EXPECT_EQ(r.size, 0U);
   }

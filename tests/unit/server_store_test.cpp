@@ -60,7 +60,8 @@ TEST(ServerStore, MemoryBehavesLikeAStore) {
 }
 
 TEST(ServerStore, SqliteBehavesLikeAStoreAndSurvivesReopening) {
-  const auto dir = std::filesystem::temp_directory_path() / ("vpnleak-store-" + testing::randomHex(8));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vpnleak-store-" + testing::randomHex(8));
   std::filesystem::create_directories(dir);
   const auto path = (dir / "results.db").string();
   {
@@ -105,8 +106,8 @@ TEST(ServerStore, MemoryStaysBoundedWithAMillionTokens) {
     ASSERT_LE(s->size(), 10'000);
   }
   EXPECT_EQ(s->size(), 10'000);
-  EXPECT_FALSE(s->get(token(0), now)->has_value());        // evicted, oldest first
-  EXPECT_TRUE(s->get(token(999'999), now)->has_value());   // the newest stay
+  EXPECT_FALSE(s->get(token(0), now)->has_value());       // evicted, oldest first
+  EXPECT_TRUE(s->get(token(999'999), now)->has_value());  // the newest stay
   EXPECT_TRUE(s->get(token(990'000), now)->has_value());
   EXPECT_FALSE(s->get(token(989'999), now)->has_value());
 }
@@ -165,9 +166,12 @@ TEST(ServerStore, RecorderDeliversAndBoundsItsQueue) {
 }
 
 TEST(ServerStore, RendersTestsAsJson) {
-  TestRecord rec{token(1), 0, 1000, {{Kind::kDns, R"({"resolver":"192.0.2.1"})"},
-                                     {Kind::kWebrtc, "not json"},
-                                     {Kind::kHttp, R"({"ip":"198.51.100.2"})"}}};
+  TestRecord rec{token(1),
+                 0,
+                 1000,
+                 {{Kind::kDns, R"({"resolver":"192.0.2.1"})"},
+                  {Kind::kWebrtc, "not json"},
+                  {Kind::kHttp, R"({"ip":"198.51.100.2"})"}}};
   const auto j = testToJson(rec, "leak.test");
   EXPECT_EQ(j["schema"], "vpnleak.server.test/1");
   EXPECT_EQ(j.begin().key(), "schema");

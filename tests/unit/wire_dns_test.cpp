@@ -19,7 +19,9 @@ struct Pkt {
     return *this;
   }
   Pkt& u16(int v) { return u8({(v >> 8) & 0xff, v & 0xff}); }
-  Pkt& u32(std::uint32_t v) { return u16(static_cast<int>(v >> 16)).u16(static_cast<int>(v & 0xffff)); }
+  Pkt& u32(std::uint32_t v) {
+    return u16(static_cast<int>(v >> 16)).u16(static_cast<int>(v & 0xffff));
+  }
   Pkt& name(const std::string& n) {
     auto w = encodeName(n);
     EXPECT_TRUE(w.ok()) << n;
@@ -139,9 +141,19 @@ std::vector<MalformedCase> malformedCases() {
     }
     c.push_back({"name longer than 255", q(p.u8({0}).u16(1).u16(1))});
   }
-  c.push_back({"counts beyond size", q(Pkt{}.header(1, 0, 1, 0xffff, 0, 0).name("a").u16(1).u16(1))});
-  c.push_back({"rdata past end", q(Pkt{}.header(1, 0x8000, 1, 1, 0, 0).name("a").u16(1).u16(1)
-                                        .u16(0xc00c).u16(1).u16(1).u32(0).u16(4).u8({1, 2}))});
+  c.push_back(
+      {"counts beyond size", q(Pkt{}.header(1, 0, 1, 0xffff, 0, 0).name("a").u16(1).u16(1))});
+  c.push_back({"rdata past end", q(Pkt{}
+                                       .header(1, 0x8000, 1, 1, 0, 0)
+                                       .name("a")
+                                       .u16(1)
+                                       .u16(1)
+                                       .u16(0xc00c)
+                                       .u16(1)
+                                       .u16(1)
+                                       .u32(0)
+                                       .u16(4)
+                                       .u8({1, 2}))});
   auto opt = [](Pkt p, Bytes8 rdata, int name_byte = 0) {
     p.u8({name_byte});
     if (name_byte != 0) p.u8({'x', 0});
@@ -159,8 +171,16 @@ std::vector<MalformedCase> malformedCases() {
   c.push_back({"ECS address length", opt(qa, {0, 8, 0, 6, 0, 1, 24, 0, 1, 2}).b});
   c.push_back({"ECS host bits", opt(qa, {0, 8, 0, 7, 0, 1, 23, 0, 1, 2, 3}).b});
   c.push_back({"two ECS", opt(qa, {0, 8, 0, 4, 0, 1, 0, 0, 0, 8, 0, 4, 0, 1, 0, 0}).b});
-  c.push_back({"OPT in answer", q(Pkt{}.header(1, 0, 1, 1, 0, 0).name("a").u16(1).u16(1)
-                                       .u8({0}).u16(kTypeOpt).u16(512).u32(0).u16(0))});
+  c.push_back({"OPT in answer", q(Pkt{}
+                                      .header(1, 0, 1, 1, 0, 0)
+                                      .name("a")
+                                      .u16(1)
+                                      .u16(1)
+                                      .u8({0})
+                                      .u16(kTypeOpt)
+                                      .u16(512)
+                                      .u32(0)
+                                      .u16(0))});
   return c;
 }
 
@@ -193,9 +213,16 @@ struct NameCase {
 
 TEST(WireDns, EncodesNames) {
   const std::vector<NameCase> cases = {
-      {"", true},          {".", true},         {"a", true},   {"a.b.", true},
-      {"a..b", false},     {".a", false},       {"a\\", false}, {"a\\256", false},
-      {std::string(63, 'x'), true}, {std::string(64, 'x'), false},
+      {"", true},
+      {".", true},
+      {"a", true},
+      {"a.b.", true},
+      {"a..b", false},
+      {".a", false},
+      {"a\\", false},
+      {"a\\256", false},
+      {std::string(63, 'x'), true},
+      {std::string(64, 'x'), false},
       {std::string(63, 'x') + "." + std::string(63, 'x') + "." + std::string(63, 'x') + "." +
            std::string(61, 'x'),
        true},

@@ -1,0 +1,201 @@
+// vpnleak monitor (--iface IF... | --read FILE...) --endpoint IP:PORT[/proto]... [--allow X]...
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "monitor/event_line.hpp"
+#include "monitor/events.hpp"
+#include "monitor/metrics_http.hpp"
+#include "monitor/monitor.hpp"
+
+namespace vpnleak::cli {
+
+namespace {
+
+using monitor::Counters;
+
+struct MonitorArgs {
+  std::vector<std::string> ifaces, files, endpoints, allow;
+  double duration_s = 0;
+  int gap_ms = 1000;
+  bool json = false;
+  std::string metrics;
+  std::string direction = "out";
+  bool immediate = false;
+  bool prefilter = false;
+  int snaplen = 262144;
+  int buffer_mb = 32;
+};
+
+// Set from the signal handler; the capture loop polls it at least every 100 ms.
+std::atomic<bool> g_stop{false};
+
+void onSignal(int /*sig*/) { g_stop.store(true); }
+
+// Installs SIGINT/SIGTERM handlers without SA_RESTART (so that poll() returns at once) for the
+// lifetime of the object, then restores the previous ones.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// Prints events to stdout as NDJSON or text. Lines are buffered and flushed per live batch, so a
+// reader sees each leak within the poll interval but a file is not written line by line.
+class StdoutSink : public monitor::EventSink {
+ public:
+  StdoutSink(const monitor::MonitorOptions& o, bool json) : opts_(o), json_(json) {}
+
+  void started(const std::vector<monitor::SourceInfo>& sources) override {
+    json_ ? line(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
+    flush();
+  }
+  void leak(const monitor::LeakEvent& e) override {
+    json_ ? line(leak_lines_.line(e)) : line(monitor::leakText(e));
+  }
+  void window(const monitor::LeakWindow& w) override {
+    json_ ? line(monitor::windowJson(w)) : line(monitor::windowText(w));
+  }
+  void flush() override { std::fflush(stdout); }
+  void summary(const monitor::Summary& s) {
+    if (json_) {
+      line(monitor::summaryJson(s));
+    } else {
+      std::fputs(monitor::summaryText(s).c_str(), stdout);
+    }
+    flush();
+  }
+
+ private:
+  static void line(const core::Json& j) {
+    line(j.dump(-1, ' ', false, core::Json::error_handler_t::replace));
+  }
+  static void line(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  const monitor::MonitorOptions& opts_;
+  bool json_;
+  monitor::LeakLineWriter leak_lines_;
+};
+
+core::Result<monitor::MonitorOptions> buildOptions(const MonitorArgs& a) {
+  monitor::MonitorOptions o;
+  o.ifaces = a.ifaces;
+  o.files = a.files;
+  for (const auto& e : a.endpoints) {
+    VL_TRY_ASSIGN(auto ep, monitor::TunnelEndpoint::parse(e));
+    o.classifier.endpoints.push_back(ep);
+  }
+  for (const auto& x : a.allow) {
+    VL_TRY_ASSIGN(auto rule, monitor::AllowRule::parse(x));
+    o.classifier.allow.push_back(rule);
+  }
+  o.gap = std::chrono::milliseconds(a.gap_ms);
+  o.duration = std::chrono::milliseconds(static_cast<std::int64_t>(a.duration_s * 1000.0));
+  o.live.direction = a.direction == "in"     ? monitor::CaptureDirection::kIn
+                     : a.direction == "both" ? monitor::CaptureDirection::kBoth
+                                             : monitor::CaptureDirection::kOut;
+  o.live.immediate = a.immediate;
+  o.live.snaplen = a.snaplen;
+  o.live.buffer_bytes = a.buffer_mb << 20;
+  o.prefilter = a.prefilter;
+  return o;
+}
+
+int runMonitorCommand(const MonitorArgs& a) {
+  auto opts = buildOptions(a);
+  if (!opts) return fail(opts.error().exitCode(), opts.error().message());
+  Counters counters;
+  std::unique_ptr<monitor::MetricsHttp> metrics;
+  if (!a.metrics.empty()) {
+    auto ep = core::Endpoint::parse(a.metrics);
+    if (!ep) {
+      return fail(2, "invalid --metrics '" + a.metrics +
+                         "': expected ADDR:PORT such as 127.0.0.1:9469 or [::1]:9469");
+    }
+    auto server =
+        monitor::MetricsHttp::start(*ep, [&counters] { return formatPrometheus(counters); });
+    if (!server) return fail(server.error().exitCode(), server.error().message());
+    metrics = std::move(*server);
+  }
+  StdoutSink sink(*opts, a.json);
+  g_stop.store(false);
+  const StopOnSignals signals;
+  auto summary = monitor::runMonitor(*opts, sink, counters, g_stop);
+  if (!summary) {
+    sink.flush();
+    return fail(summary.error().exitCode(), summary.error().message());
+  }
+  sink.summary(*summary);
+  return summary->leaks > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void addMonitorCommand(CLI::App& root, Action& action) {
+  auto a = std::make_shared<MonitorArgs>();
+  auto* m = root.add_subcommand(
+      "monitor",
+      "Classify every packet on the wire as tunnel, allowed or leak (live or a capture)");
+  auto* iface = m->add_option("--iface", a->ifaces, "Capture live on this interface (repeatable)")
+                    ->take_all();
+  auto* read =
+      m->add_option("--read", a->files, "Read a pcap/pcapng file instead (repeatable)")->take_all();
+  iface->excludes(read);
+  m->add_option("--endpoint", a->endpoints,
+                "The VPN server: IP:PORT[/wireguard|openvpn|udp|tcp] (repeatable; default "
+                "wireguard)")
+      ->required()
+      ->take_all();
+  m->add_option("--allow", a->allow,
+                "Also allow outside the tunnel: dhcp, ndp, mld, igmp, arp or a PREFIX (repeatable)")
+      ->take_all();
+  m->add_option("--duration", a->duration_s, "Live: stop after S seconds (default: until SIGINT)")
+      ->check(CLI::PositiveNumber);
+  m->add_option("--gap-ms", a->gap_ms, "Leaks further apart than this start a new leak window")
+      ->check(CLI::Range(1, 3600 * 1000))
+      ->capture_default_str();
+  m->add_flag("--json", a->json, "NDJSON events (schema vpnleak.monitor/1)");
+  m->add_option("--metrics", a->metrics, "Serve Prometheus counters on ADDR:PORT (GET /metrics)");
+  m->add_option("--direction", a->direction, "Live: which packets to capture")
+      ->check(CLI::IsMember({"out", "in", "both"}))
+      ->capture_default_str();
+  m->add_flag("--immediate", a->immediate,
+              "Live: deliver each packet at once (libpcap then uses TPACKET_V2, not V3)");
+  m->add_flag("--prefilter", a->prefilter,
+              "Live: drop the endpoints' traffic in the kernel (BPF); tunnel packets go uncounted");
+  m->add_option("--snaplen", a->snaplen, "Live: bytes captured per packet")
+      ->check(CLI::Range(64, 262144))
+      ->capture_default_str();
+  m->add_option("--buffer-mb", a->buffer_mb, "Live: kernel ring size per interface in MiB")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  m->callback([&action, a] {
+    if (a->ifaces.empty() && a->files.empty()) {
+      throw CLI::RequiredError("--iface or --read");
+    }
+    action = [a] { return runMonitorCommand(*a); };
+  });
+}
+
+}  // namespace vpnleak::cli

@@ -1,0 +1,233 @@
+#include "monitor/capture.hpp"
+
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "core/unique_fd.hpp"
+
+namespace vpnleak::monitor {
+
+using core::Errc;
+using core::makeError;
+using wire::packet::Direction;
+using wire::packet::LinkType;
+
+namespace {
+
+std::string dltName(int dlt) {
+  const char* n = pcap_datalink_val_to_name(dlt);
+  return n != nullptr ? n : "DLT " + std::to_string(dlt);
+}
+
+core::Error liveError(int rc, pcap_t* p, const std::string& iface) {
+  const std::string detail = pcap_geterr(p);
+  switch (rc) {
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+      return makeError(Errc::kNotFound, "no interface '" + iface +
+                                            "' in this network namespace (see 'ip link'; run "
+                                            "inside the namespace with 'ip netns exec')");
+    case PCAP_ERROR_PERM_DENIED:
+      return makeError(Errc::kEnvironment,
+                       "capturing on '" + iface + "' needs root or CAP_NET_RAW: " + detail);
+    case PCAP_ERROR_IFACE_NOT_UP:
+      return makeError(Errc::kEnvironment, "interface '" + iface + "' is down");
+    default:
+      return makeError(Errc::kSystem, "cannot capture on '" + iface + "': " + detail);
+  }
+}
+
+// Applies the options that must precede pcap_activate(); a failure here is a libpcap bug or an
+// absurd value, reported with libpcap's text.
+core::Status configure(pcap_t* p, const std::string& iface, const LiveOptions& o) {
+  const bool ok = pcap_set_snaplen(p, o.snaplen) == 0 && pcap_set_promisc(p, 0) == 0 &&
+                  pcap_set_timeout(p, o.timeout_ms) == 0 &&
+                  pcap_set_buffer_size(p, o.buffer_bytes) == 0 &&
+                  pcap_set_immediate_mode(p, o.immediate ? 1 : 0) == 0;
+  if (!ok) return makeError(Errc::kSystem, "cannot configure capture on '" + iface + "'");
+  // Nanoseconds when the kernel offers them (it does for AF_PACKET): leak windows are short.
+  if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) != 0) {
+    log::debug("nanosecond timestamps unavailable", {{"iface", iface}});
+  }
+  return {};
+}
+
+core::Status applyFilter(pcap_t* p, const std::string& iface, const std::string& expr) {
+  bpf_program prog{};
+  if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    return makeError(Errc::kInternal,
+                     "cannot compile capture filter '" + expr + "': " + pcap_geterr(p));
+  }
+  const int rc = pcap_setfilter(p, &prog);
+  pcap_freecode(&prog);
+  if (rc != 0) {
+    return makeError(Errc::kSystem,
+                     "cannot set capture filter on '" + iface + "': " + pcap_geterr(p));
+  }
+  return {};
+}
+
+bool isLoopback(const std::string& iface) {
+  ifreq ifr{};
+  if (iface.size() >= sizeof(ifr.ifr_name)) return false;
+  std::memcpy(ifr.ifr_name, iface.c_str(), iface.size());
+  const core::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return fd.valid() && ::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) == 0 &&
+         (ifr.ifr_flags & IFF_LOOPBACK) != 0;
+}
+
+core::Status applyDirection(pcap_t* p, const std::string& iface, CaptureDirection d) {
+  // libpcap hides the outgoing copy of every loopback packet (each is seen again coming in), so
+  // "out" on loopback means the incoming copies: every packet once.
+  if (d == CaptureDirection::kOut && isLoopback(iface)) d = CaptureDirection::kIn;
+  const pcap_direction_t dir = d == CaptureDirection::kOut  ? PCAP_D_OUT
+                               : d == CaptureDirection::kIn ? PCAP_D_IN
+                                                            : PCAP_D_INOUT;
+  if (pcap_setdirection(p, dir) != 0) {
+    return makeError(Errc::kEnvironment,
+                     "cannot filter by direction on '" + iface + "': " + pcap_geterr(p));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<LinkType> linkTypeFromDlt(int dlt) {
+  switch (dlt) {
+    case DLT_EN10MB:
+      return LinkType::kEthernet;
+    case DLT_LINUX_SLL:
+      return LinkType::kLinuxSll;
+    case DLT_LINUX_SLL2:
+      return LinkType::kLinuxSll2;
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+      return LinkType::kRawIp;
+    default:
+      return std::nullopt;
+  }
+}
+
+void PcapHandle::Closer::operator()(pcap* p) const { pcap_close(p); }
+
+PcapHandle::PcapHandle(pcap* p, std::string name, bool live)
+    : p_(p), name_(std::move(name)), live_(live) {}
+
+core::Status PcapHandle::setLinkType() {
+  const int dlt = pcap_datalink(p_.get());
+  const auto link = linkTypeFromDlt(dlt);
+  if (!link) {
+    return makeError(Errc::kInvalidArgument,
+                     "unsupported link type " + dltName(dlt) + " (" + std::to_string(dlt) +
+                         ") in '" + name_ +
+                         "': vpnleak reads Ethernet, Linux cooked (SLL, SLL2) and raw IP captures");
+  }
+  link_ = *link;
+  nano_ = pcap_get_tstamp_precision(p_.get()) == PCAP_TSTAMP_PRECISION_NANO;
+  return {};
+}
+
+core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const LiveOptions& o) {
+  std::array<char, PCAP_ERRBUF_SIZE> err{};
+  pcap_t* raw = pcap_create(iface.c_str(), err.data());
+  if (raw == nullptr) {
+    return makeError(Errc::kSystem, "cannot capture on '" + iface + "': " + err.data());
+  }
+  PcapHandle h(raw, iface, true);
+  VL_TRY(configure(raw, iface, o));
+  if (const int rc = pcap_activate(raw); rc < 0) {
+    return liveError(rc, raw, iface);
+  } else if (rc > 0) {
+    log::warn("capture started with a warning", {{"iface", iface}, {"detail", pcap_geterr(raw)}});
+  }
+  VL_TRY(h.setLinkType());
+  VL_TRY(applyDirection(raw, iface, o.direction));
+  h.direction_ = o.direction == CaptureDirection::kOut  ? Direction::kOut
+                 : o.direction == CaptureDirection::kIn ? Direction::kIn
+                                                        : Direction::kUnknown;
+  if (!o.filter.empty()) VL_TRY(applyFilter(raw, iface, o.filter));
+  if (pcap_setnonblock(raw, 1, err.data()) != 0) {
+    return makeError(Errc::kSystem, "cannot make capture on '" + iface +
+                                        "' non-blocking: " + std::string(err.data()));
+  }
+  return h;
+}
+
+core::Result<PcapHandle> PcapHandle::openFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return makeError(Errc::kInvalidArgument,
+                     "cannot read --read '" + path + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return makeError(Errc::kInvalidArgument, "--read '" + path + "' is a directory, not a capture");
+  }
+  // Not a classic pcap (pcapng, other link types, unreadable): libpcap decides,
+  // and its errors are the ones reported.
+  if (auto reader = PcapFileReader::open(path)) {
+    PcapHandle h(nullptr, path, false);
+    h.link_ = reader->link();
+    h.file_ = std::move(*reader);
+    return h;
+  }
+  std::array<char, PCAP_ERRBUF_SIZE> err{};
+  pcap_t* raw =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err.data());
+  if (raw == nullptr) {
+    return makeError(Errc::kInvalidArgument, "'" + path +
+                                                 "' is not a readable pcap or pcapng "
+                                                 "capture: " +
+                                                 std::string(err.data()));
+  }
+  PcapHandle h(raw, path, false);
+  VL_TRY(h.setLinkType());
+  return h;
+}
+
+core::Result<PcapHandle::Next> PcapHandle::next(Frame& out) {
+  if (file_) {
+    VL_TRY_ASSIGN(const auto got, file_->next(out));
+    return got == PcapFileReader::Next::kPacket ? Next::kPacket : Next::kEnd;
+  }
+  pcap_pkthdr* hdr = nullptr;
+  const u_char* data = nullptr;
+  switch (pcap_next_ex(p_.get(), &hdr, &data)) {
+    case 1:
+      break;
+    case 0:
+      return Next::kNone;
+    case PCAP_ERROR_BREAK:
+      return Next::kEnd;  // end of file
+    default:
+      if (!live_) {
+        return makeError(Errc::kInvalidArgument,
+                         "corrupt capture '" + name_ + "': " + pcap_geterr(p_.get()));
+      }
+      return makeError(Errc::kSystem,
+                       "capture on '" + name_ + "' failed: " + std::string(pcap_geterr(p_.get())));
+  }
+  // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+  const auto sub = static_cast<std::int64_t>(hdr->ts.tv_usec) * (nano_ ? 1 : 1000);
+  out.ts = Timestamp(
+      std::chrono::nanoseconds(static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000LL + sub));
+  out.data = wire::Bytes(data, hdr->caplen);
+  out.wire_len = hdr->len;
+  return Next::kPacket;
+}
+
+PcapHandle::Stats PcapHandle::stats() const {
+  pcap_stat s{};
+  if (!live_ || pcap_stats(p_.get(), &s) != 0) return {};
+  return Stats{s.ps_recv, s.ps_drop, s.ps_ifdrop};
+}
+
+int PcapHandle::selectableFd() const { return p_ ? pcap_get_selectable_fd(p_.get()) : -1; }
+
+}  // namespace vpnleak::monitor

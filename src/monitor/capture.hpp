@@ -1,0 +1,92 @@
+// libpcap behind one move-only handle: live capture on an interface (memory-mapped TPACKET_V3
+// ring, optional kernel BPF filter, direction filter) or offline from pcap/pcapng files. The
+// only file that includes <pcap.h>. Classic pcap files are read by PcapFileReader instead, which
+// is faster than libpcap's reader; the handle hides which reader it uses.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+#include "monitor/pcap_file.hpp"
+#include "monitor/window.hpp"
+#include "wire/packet.hpp"
+
+struct pcap;  // pcap_t
+
+namespace vpnleak::monitor {
+
+struct Frame {
+  Timestamp ts{};
+  wire::Bytes data;            // as captured (at most the snapshot length)
+  std::uint32_t wire_len = 0;  // as it was on the wire
+};
+
+enum class CaptureDirection : std::uint8_t { kOut, kIn, kBoth };
+
+struct LiveOptions {
+  int snaplen = 262144;
+  int buffer_bytes = 32 << 20;  // the kernel ring
+  // Wake up per packet. libpcap then uses TPACKET_V2; the default TPACKET_V3 ring hands over
+  // whole blocks, each at the latest timeout_ms after its first packet.
+  bool immediate = false;
+  int timeout_ms = 50;
+  CaptureDirection direction = CaptureDirection::kOut;
+  std::string filter;  // BPF expression run in the kernel; empty for none
+};
+
+std::optional<wire::packet::LinkType> linkTypeFromDlt(int dlt);
+
+class PcapHandle {
+ public:
+  // Errc::kNotFound for a missing interface, kEnvironment without CAP_NET_RAW, kSystem else.
+  static core::Result<PcapHandle> openLive(const std::string& iface, const LiveOptions& opts);
+  // Errc::kInvalidArgument for a missing, unreadable or corrupt file or an unsupported link type.
+  static core::Result<PcapHandle> openFile(const std::string& path);
+
+  PcapHandle(PcapHandle&&) noexcept = default;
+  PcapHandle& operator=(PcapHandle&&) noexcept = default;
+  PcapHandle(const PcapHandle&) = delete;
+  PcapHandle& operator=(const PcapHandle&) = delete;
+  ~PcapHandle() = default;
+
+  enum class Next : std::uint8_t { kPacket, kNone, kEnd };
+  // The next frame (its data valid until the next call), kNone when a live capture has nothing
+  // pending, kEnd at the end of a file. A read error is Errc::kInvalidArgument for a file
+  // (corrupt or truncated) and kSystem for an interface.
+  core::Result<Next> next(Frame& out);
+
+  struct Stats {
+    std::uint64_t received = 0;
+    std::uint64_t dropped = 0;     // by the kernel: the ring was full
+    std::uint64_t if_dropped = 0;  // by the interface or driver
+  };
+  // Live captures only; files report zeros.
+  [[nodiscard]] Stats stats() const;
+
+  [[nodiscard]] int selectableFd() const;
+  [[nodiscard]] wire::packet::LinkType link() const { return link_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] bool live() const { return live_; }
+  // What the capture's direction filter guarantees about every packet it returns.
+  [[nodiscard]] wire::packet::Direction direction() const { return direction_; }
+
+ private:
+  struct Closer {
+    void operator()(pcap* p) const;
+  };
+  PcapHandle(pcap* p, std::string name, bool live);
+  core::Status setLinkType();
+
+  std::unique_ptr<pcap, Closer> p_;  // null when file_ reads the file
+  std::optional<PcapFileReader> file_;
+  std::string name_;
+  bool live_ = false;
+  bool nano_ = false;
+  wire::packet::LinkType link_ = wire::packet::LinkType::kEthernet;
+  wire::packet::Direction direction_ = wire::packet::Direction::kUnknown;
+};
+
+}  // namespace vpnleak::monitor

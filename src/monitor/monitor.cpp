@@ -1,0 +1,206 @@
+#include "monitor/monitor.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/log.hpp"
+
+namespace vpnleak::monitor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace pk = wire::packet;
+
+constexpr int kBatch = 1024;  // packets read from one handle before looking at the others
+constexpr int kPollMs = 100;  // bounds how late a stop request or a closed window is seen
+constexpr auto kStatsEvery = std::chrono::seconds(1);
+
+Timestamp wallNow() {
+  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+}
+
+class Engine {
+ public:
+  Engine(const MonitorOptions& o, EventSink& sink, Counters& counters)
+      : classifier_(o.classifier), windows_(o.gap), sink_(sink), counters_(counters) {}
+
+  void frame(const Frame& f, const PcapHandle& h) {
+    pk::decode(h.link(), f.data, packet_);
+    if (packet_.direction == pk::Direction::kUnknown) packet_.direction = h.direction();
+    classifier_.classify(packet_, verdict_);
+    counters_.record(verdict_.verdict, verdict_.reason, f.wire_len);
+    if (packet_.status == pk::Status::kMalformed) Counters::add(counters_.malformed);
+    if (verdict_.verdict != Verdict::kLeak) return;
+    if (!first_leak_ || f.ts < *first_leak_) first_leak_ = f.ts;
+    if (!last_leak_ || f.ts > *last_leak_) last_leak_ = f.ts;
+    // The window this leak closes (the previous burst) is reported before the leak itself.
+    report(windows_.add(f.ts, f.wire_len, verdict_.reason));
+    sink_.leak(LeakEvent{f.ts, h.name(), packet_, verdict_, f.wire_len});
+  }
+
+  void expire(Timestamp now) { report(windows_.expire(now)); }
+  void finish() { report(windows_.finish()); }
+
+  [[nodiscard]] Summary summary(double seconds, bool prefilter) const {
+    const auto& c = counters_;
+    Summary s;
+    s.packets = Counters::get(c.packets);
+    s.bytes = Counters::get(c.bytes);
+    s.tunnel = Counters::get(c.tunnel);
+    s.allowed = Counters::get(c.allowed);
+    s.leaks = Counters::get(c.leaks);
+    s.other = Counters::get(c.other);
+    s.malformed = Counters::get(c.malformed);
+    s.windows = Counters::get(c.windows);
+    s.kernel_drops = Counters::get(c.kernel_drops);
+    s.if_drops = Counters::get(c.if_drops);
+    for (std::size_t i = 0; i < kReasonCount; ++i) s.reasons[i] = Counters::get(c.reasons[i]);
+    s.first_leak = first_leak_;
+    s.last_leak = last_leak_;
+    s.max_window_ms = c.max_window_ms.load();
+    s.seconds = seconds;
+    s.prefilter = prefilter;
+    return s;
+  }
+
+ private:
+  void report(const std::optional<LeakWindow>& w) {
+    if (!w) return;
+    const double ms = std::chrono::duration<double, std::milli>(w->duration()).count();
+    Counters::add(counters_.windows);
+    counters_.last_window_ms.store(ms);
+    if (ms > counters_.max_window_ms.load()) counters_.max_window_ms.store(ms);
+    sink_.window(*w);
+  }
+
+  Classifier classifier_;
+  WindowTracker windows_;
+  EventSink& sink_;
+  Counters& counters_;
+  pk::Packet packet_;
+  Classification verdict_;
+  std::optional<Timestamp> first_leak_, last_leak_;
+};
+
+std::vector<SourceInfo> describe(const std::vector<PcapHandle>& handles) {
+  std::vector<SourceInfo> out;
+  for (const auto& h : handles) out.push_back(SourceInfo{h.name(), h.live(), h.link()});
+  return out;
+}
+
+core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine,
+                       const std::atomic<bool>& stop) {
+  Frame f;
+  for (auto& h : files) {
+    for (std::uint64_t n = 0;; ++n) {
+      if (n % 4096 == 0 && stop.load(std::memory_order_relaxed)) return {};
+      VL_TRY_ASSIGN(const auto got, h.next(f));
+      if (got == PcapHandle::Next::kEnd) break;
+      engine.frame(f, h);
+    }
+  }
+  return {};
+}
+
+void updateDrops(const std::vector<PcapHandle>& handles, Counters& c) {
+  std::uint64_t dropped = 0;
+  std::uint64_t if_dropped = 0;
+  for (const auto& h : handles) {
+    const auto s = h.stats();
+    dropped += s.dropped;
+    if_dropped += s.if_dropped;
+  }
+  c.kernel_drops.store(dropped, std::memory_order_relaxed);
+  c.if_drops.store(if_dropped, std::memory_order_relaxed);
+}
+
+core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, EventSink& sink,
+                         Counters& counters, const MonitorOptions& o,
+                         const std::atomic<bool>& stop) {
+  const auto start = Clock::now();
+  auto next_stats = start + kStatsEvery;
+  std::vector<pollfd> fds;
+  for (const auto& h : handles) fds.push_back(pollfd{h.selectableFd(), POLLIN, 0});
+  Frame f;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const auto now = Clock::now();
+    if (o.duration.count() > 0 && now - start >= o.duration) break;
+    int wait = kPollMs;
+    if (o.duration.count() > 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(o.duration - (now - start));
+      wait = static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, kPollMs));
+    }
+    if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR) {
+      return core::sysError("poll on the capture sockets");
+    }
+    for (auto& h : handles) {
+      for (int i = 0; i < kBatch; ++i) {
+        VL_TRY_ASSIGN(const auto got, h.next(f));
+        if (got != PcapHandle::Next::kPacket) break;
+        engine.frame(f, h);
+      }
+    }
+    engine.expire(wallNow());
+    if (Clock::now() >= next_stats) {
+      updateDrops(handles, counters);
+      next_stats = Clock::now() + kStatsEvery;
+    }
+    sink.flush();
+  }
+  updateDrops(handles, counters);
+  return {};
+}
+
+}  // namespace
+
+std::string prefilterExpression(const std::vector<TunnelEndpoint>& endpoints) {
+  std::string keep;
+  for (const auto& e : endpoints) {
+    const auto host = e.endpoint.address.toString();
+    const auto port = std::to_string(e.endpoint.port);
+    const std::string proto = e.transport() == pk::kProtoTcp ? "tcp" : "udp";
+    if (!keep.empty()) keep += " or ";
+    keep += "(" + proto + " and ((dst host " + host + " and dst port " + port + ") or (src host " +
+            host + " and src port " + port + ")))";
+  }
+  return keep.empty() ? std::string{} : "not (" + keep + ")";
+}
+
+core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Counters& counters,
+                                 const std::atomic<bool>& stop) {
+  if (o.ifaces.empty() == o.files.empty()) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "give either --iface or --read (one or more of one kind)");
+  }
+  // Every source opens before anything is reported: bad input fails before the first event.
+  std::vector<PcapHandle> handles;
+  LiveOptions live = o.live;
+  if (o.prefilter) live.filter = prefilterExpression(o.classifier.endpoints);
+  for (const auto& f : o.files) {
+    VL_TRY_ASSIGN(auto h, PcapHandle::openFile(f));
+    handles.push_back(std::move(h));
+  }
+  for (const auto& i : o.ifaces) {
+    VL_TRY_ASSIGN(auto h, PcapHandle::openLive(i, live));
+    handles.push_back(std::move(h));
+  }
+  Engine engine(o, sink, counters);
+  sink.started(describe(handles));
+  const auto t0 = Clock::now();
+  if (o.files.empty()) {
+    VL_TRY(captureLive(handles, engine, sink, counters, o, stop));
+  } else {
+    VL_TRY(readFiles(handles, engine, stop));
+  }
+  engine.finish();
+  sink.flush();
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  log::debug("monitor finished", {{"seconds", seconds}});
+  return engine.summary(seconds, o.prefilter && !o.ifaces.empty());
+}
+
+}  // namespace vpnleak::monitor

@@ -1,0 +1,274 @@
+// The monitor on captures recorded in the lab (tests/data/monitor, see record.sh there) agrees
+// exactly with tcpdump filters that express the same definitions, class by class; and bad input
+// on the command line fails with one line and the documented exit code.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/json.hpp"
+#include "test_support.hpp"
+
+namespace vpnleak::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path dataDir() { return fs::path(__FILE__).parent_path().parent_path() / "data" / "monitor"; }
+
+// The classifier's definitions as tcpdump filters (docs/monitor.md), for one WireGuard endpoint.
+struct Filters {
+  std::string tunnel, allowed, leak;
+};
+
+std::string wireguardFraming() {
+  return "(udp[9:2] = 0 and udp[11] = 0 and ((udp[8] = 1 and udp[4:2] = 156) or (udp[8] = 2 and "
+         "udp[4:2] = 100) or (udp[8] = 3 and udp[4:2] = 72) or (udp[8] = 4 and udp[4:2] >= 40 and "
+         "udp[4:2] & 15 = 8)))";
+}
+
+std::string endpointMatch(const std::string& host, int port) {
+  const auto p = std::to_string(port);
+  return "(udp and ((dst host " + host + " and dst port " + p + ") or (src host " + host +
+         " and src port " + p + ")))";
+}
+
+const std::string kDhcp =
+    "(udp and ((src port 68 and dst port 67) or (src port 67 and dst port 68) or (src port 546 "
+    "and dst port 547) or (src port 547 and dst port 546)))";
+const std::string kNdp = "(icmp6 and ip6[40] >= 133 and ip6[40] <= 137 and ip6[7] = 255)";
+
+Filters filters(const std::string& tunnel, const std::string& allowed) {
+  return {tunnel, "(not " + tunnel + ") and " + allowed,
+          "(ip or ip6 or arp) and not " + tunnel + " and not " + allowed};
+}
+
+// A payload-offset expression for TCP (data offset from the header) and the ClientHello test the
+// classifier applies: handshake record, SSL 3.0-TLS 1.3 version, sane length, ClientHello.
+std::string tlsClientHello() {
+  const std::string o = "((tcp[12] & 0xf0) >> 2)";
+  return "(tcp and tcp[" + o + "] = 22 and tcp[" + o + " + 1] = 3 and tcp[" + o +
+         " + 2] <= 4 and tcp[" + o + " + 3:2] >= 4 and tcp[" + o + " + 3:2] <= 18432 and tcp[" + o +
+         " + 5] = 1)";
+}
+
+std::string stun() {
+  return "(udp and udp[8] & 0xc0 = 0 and udp[10:2] & 3 = 0 and udp[10:2] + 28 = udp[4:2] and "
+         "udp[12:4] = 0x2112a442)";
+}
+
+std::size_t tcpdumpCount(const fs::path& file, const std::string& filter) {
+  auto r = sh({"tcpdump", "-r", file.string(), "-nn", filter});
+  // The BPF optimiser proves some combinations empty (e.g. "arp" among leaks when ARP is allowed).
+  if (r.err.find("expression rejects all packets") != std::string::npos) return 0;
+  EXPECT_EQ(r.exit_code, 0) << filter << ": " << r.err;
+  return static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+struct MonitorRun {
+  int exit_code = -1;
+  core::Json summary;
+  std::vector<core::Json> leaks;
+};
+
+MonitorRun monitorFile(const fs::path& file, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{vpnleakBinary(), "monitor", "--read", file.string(), "--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = sh(argv);
+  MonitorRun out;
+  out.exit_code = r.exit_code;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = core::parseJson(line, "monitor output");
+    if (!j) {
+      ADD_FAILURE() << "not JSON: " << line;
+      continue;
+    }
+    if ((*j)["type"] == "leak") out.leaks.push_back(*j);
+    if ((*j)["type"] == "summary") out.summary = *j;
+  }
+  EXPECT_FALSE(out.summary.is_null()) << r.err;
+  return out;
+}
+
+std::size_t countLeaks(const MonitorRun& m, const std::string& key, const std::string& value) {
+  return static_cast<std::size_t>(std::count_if(m.leaks.begin(), m.leaks.end(), [&](const auto& j) {
+    return j.contains(key) && j[key] == value;
+  }));
+}
+
+std::size_t countWith(const MonitorRun& m, const std::string& key) {
+  return static_cast<std::size_t>(std::count_if(m.leaks.begin(), m.leaks.end(),
+                                                [&](const auto& j) { return j.contains(key); }));
+}
+
+struct Definition {
+  std::string what;
+  std::vector<std::string> args;
+  Filters f;
+};
+
+std::vector<Definition> definitions() {
+  const auto ep = endpointMatch("203.0.113.2", 51820);
+  return {
+      {"wireguard framing, dhcp/ndp/arp allowed",
+       {"--endpoint", "203.0.113.2:51820", "--allow", "arp", "--allow", "ndp", "--allow", "dhcp"},
+       filters("(" + ep + " and " + wireguardFraming() + ")",
+               "(arp or " + kDhcp + " or " + kNdp + ")")},
+      {"udp transport only, LAN prefix allowed, ARP a leak",
+       {"--endpoint", "203.0.113.2:51820/udp", "--allow", "192.168.77.0/24"},
+       filters(ep, "((ip or ip6) and dst net 192.168.77.0/24)")},
+  };
+}
+
+class MonitorFilesAgree : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!core::haveExecutable("tcpdump")) {
+      if (inCi()) FAIL() << "tcpdump is required in CI";
+      GTEST_SKIP() << "needs tcpdump";
+    }
+  }
+};
+
+TEST_P(MonitorFilesAgree, CountsEqualTcpdumpFilters) {
+  const auto file = dataDir() / GetParam();
+  ASSERT_TRUE(fs::exists(file)) << file;
+  for (const auto& d : definitions()) {
+    SCOPED_TRACE(d.what);
+    // The second definition's prefix is matched on the destination: on a capture with both
+    // directions, inbound packets would be judged by their source instead.
+    if (d.args.back() == "192.168.77.0/24" && GetParam() != "wg_drop.pcap") continue;
+    const auto m = monitorFile(file, d.args);
+    const auto leaks = tcpdumpCount(file, d.f.leak);
+    EXPECT_GT(leaks, 0U);
+    EXPECT_EQ(m.exit_code, 1);
+    EXPECT_EQ(m.summary["packets"], tcpdumpCount(file, ""));
+    EXPECT_EQ(m.summary["tunnel"], tcpdumpCount(file, d.f.tunnel));
+    EXPECT_EQ(m.summary["allowed"], tcpdumpCount(file, d.f.allowed));
+    EXPECT_EQ(m.summary["leaks"], leaks);
+    EXPECT_EQ(m.leaks.size(), leaks);
+    EXPECT_EQ(m.summary["other"], tcpdumpCount(file, "not (ip or ip6 or arp)"));
+    const std::string leak = "(" + d.f.leak + ")";
+    EXPECT_EQ(m.summary["reasons"]["dns"], tcpdumpCount(file, leak + " and port 53"));
+    EXPECT_EQ(countLeaks(m, "family", "ipv6"), tcpdumpCount(file, leak + " and ip6"));
+    EXPECT_EQ(countLeaks(m, "proto", "arp"), tcpdumpCount(file, leak + " and arp"));
+    EXPECT_EQ(countLeaks(m, "proto", "icmp"), tcpdumpCount(file, leak + " and icmp"));
+    const std::string not_dns = " and not port 53 and not port 5353 and not port 5355";
+    EXPECT_EQ(m.summary["reasons"]["tls"],
+              tcpdumpCount(file, leak + not_dns + " and " + tlsClientHello()));
+    EXPECT_EQ(m.summary["reasons"]["stun"], tcpdumpCount(file, leak + not_dns + " and " + stun()));
+  }
+}
+
+TEST_P(MonitorFilesAgree, ReportsWhatTheRecordedTrafficRevealed) {
+  const auto m = monitorFile(dataDir() / GetParam(), definitions()[0].args);
+  // record.sh looked up l1..l3 (UDP and TCP), fetched l4 over HTTP and l5 over TLS.
+  for (const char* q : {"l1.leak.test", "l2.leak.test", "l3.leak.test"}) {
+    EXPECT_GE(countLeaks(m, "dns_qname", q), 1U) << q;
+  }
+  // Asked through the tunnel: on lan0 it is ciphertext; "any" also sees the tunnel interface,
+  // whose inner packets go to no endpoint and so count as leaks there.
+  EXPECT_EQ(countLeaks(m, "dns_qname", "h1.leak.test"), GetParam() == "wg_drop.pcap" ? 0U : 1U);
+  EXPECT_EQ(countLeaks(m, "http_host", "l4.leak.test"), 1U);
+  EXPECT_EQ(countLeaks(m, "sni", "l5.leak.test"), 1U);
+  EXPECT_EQ(countLeaks(m, "reason", "stun"), 1U);
+  EXPECT_EQ(countWith(m, "sni"), 1U);
+  EXPECT_GE(m.summary["windows"].get<int>(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Recorded, MonitorFilesAgree,
+                         ::testing::Values("wg_drop.pcap", "any_sll2.pcap"),
+                         [](const auto& param_info) {
+                           auto n = param_info.param;
+                           n.erase(n.find('.'));
+                           return n;
+                         });
+
+// Bad input: one line on stderr, nothing on stdout, exit 2 (input) or 3 (environment).
+struct BadInput {
+  std::string what;
+  std::vector<std::string> args;
+  int exit_code;
+  std::string message;
+};
+
+class MonitorBadInput : public ::testing::TestWithParam<BadInput> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("vlm-bad-" + randomHex(8));
+    fs::create_directories(dir_);
+    std::ifstream in(dataDir() / "wg_drop.pcap", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(dir_ / "truncated.pcap", std::ios::binary) << bytes.substr(0, bytes.size() - 30);
+    std::ofstream(dir_ / "text.pcap") << "not a capture\n";
+    // A valid pcap header announcing DLT_IEEE802_11 (105).
+    std::string hdr("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x04\x00\x69\0\0\0",
+                    24);
+    std::ofstream(dir_ / "wifi.pcap", std::ios::binary) << hdr;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  static fs::path dir_;
+};
+fs::path MonitorBadInput::dir_;
+
+TEST_P(MonitorBadInput, OneLineAndExitCode) {
+  const auto& c = GetParam();
+  std::vector<std::string> argv{vpnleakBinary(), "monitor"};
+  for (auto a : c.args) {
+    if (a.rfind("@", 0) == 0) a = (dir_ / a.substr(1)).string();
+    argv.push_back(a);
+  }
+  ScopedNetns ns("mon");  // live captures look for interfaces here, never in the root namespace
+  std::vector<std::string> full{"ip", "netns", "exec", ns.name()};
+  full.insert(full.end(), argv.begin(), argv.end());
+  const auto r = sh(full);
+  EXPECT_EQ(r.exit_code, c.exit_code) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  // Events stream as they are read, so a capture corrupt at its end has already printed some;
+  // the summary is never printed for a failed run.
+  EXPECT_EQ(r.out.find("summary"), std::string::npos) << r.out;
+  if (c.what != "truncated pcap") {
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+const std::vector<std::string> kEp{"--endpoint", "203.0.113.2:51820"};
+std::vector<std::string> with(std::vector<std::string> a) {
+  a.insert(a.end(), kEp.begin(), kEp.end());
+  return a;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, MonitorBadInput,
+    ::testing::Values(
+        BadInput{"truncated pcap", with({"--read", "@truncated.pcap"}), 2, "corrupt capture"},
+        BadInput{"not a capture", with({"--read", "@text.pcap"}), 2, "not a readable pcap"},
+        BadInput{"unknown link type", with({"--read", "@wifi.pcap"}), 2, "unsupported link type"},
+        BadInput{"missing file", with({"--read", "@none.pcap"}), 2, "No such file"},
+        BadInput{"missing interface", with({"--iface", "vlmnone0"}), 3, "no interface 'vlmnone0'"},
+        BadInput{"bad endpoint",
+                 {"--read", "@text.pcap", "--endpoint", "203.0.113.2"},
+                 2,
+                 "invalid --endpoint '203.0.113.2'"},
+        BadInput{"bad endpoint protocol",
+                 {"--read", "@text.pcap", "--endpoint", "1.2.3.4:5/gre"},
+                 2,
+                 "protocol 'gre'"},
+        BadInput{"bad allow", with({"--read", "@text.pcap", "--allow", "lan"}), 2,
+                 "invalid --allow 'lan'"},
+        BadInput{"bad metrics", with({"--iface", "lo", "--metrics", "localhost"}), 2,
+                 "invalid --metrics"},
+        BadInput{"no source", kEp, 2, "--iface or --read is required"},
+        BadInput{"both sources", with({"--iface", "lo", "--read", "@text.pcap"}), 2, "excludes"},
+        BadInput{"no endpoint", {"--iface", "lo"}, 2, "--endpoint is required"}),
+    VL_CASE_NAMES);
+
+}  // namespace
+}  // namespace vpnleak::testing
