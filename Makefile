@@ -24,10 +24,10 @@ test: deps build
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
 
-# The full leak assessment in the built-in lab. Exit 1 from `lab run` means "leaks found", which
-# is the expected finding for a VPN without a kill switch; anything else is a failure.
+# The full leak assessment in the built-in lab, guard off and on. Exit 0: the guard stopped every
+# leak and the VPN alone leaked where expected; 1: a guard-on leak (or a leak not reproduced).
 lab: deps build
-	$(BIN) lab run; rc=$$?; [ $$rc -le 1 ] || { echo "lab run failed (exit $$rc)"; exit $$rc; }
+	$(BIN) lab run --runs 3
 
 asan:
 	cmake --preset asan

@@ -15,7 +15,7 @@ namespace {
 void readResolvers(const CollectOptions& opts, Snapshot& s) {
   std::ifstream f(opts.resolv_conf);
   if (!f) {
-    s.notes.push_back("cannot read " + opts.resolv_conf + ": resolvers not judged");
+    s.notes.emplace_back("cannot read " + opts.resolv_conf + ": resolvers not judged");
     return;
   }
   std::stringstream ss;
@@ -32,13 +32,13 @@ void readResolvers(const CollectOptions& opts, Snapshot& s) {
 
 void readFirewall(Snapshot& s) {
   if (!core::haveExecutable("nft")) {
-    s.notes.push_back("nft is not installed: the kill switch is not judged");
+    s.notes.emplace_back("nft is not installed: the kill switch is not judged");
     return;
   }
   auto r = core::run({"nft", "-j", "list", "ruleset"},
                      core::RunOptions::withTimeout(std::chrono::seconds(10)));
   if (!r || !r->ok()) {
-    s.notes.push_back("'nft -j list ruleset' failed (root needed?): the kill switch is not judged");
+    s.notes.emplace_back("'nft -j list ruleset' failed (root needed?): the kill switch is not judged");
     return;
   }
   auto j = core::parseJson(r->out, "nft -j list ruleset");
@@ -52,7 +52,7 @@ void readWireGuard(Snapshot& s) {
   if (r && r->ok()) {
     s.wireguard = parseWgDump(r->out);
   } else {
-    s.notes.push_back("'wg show all dump' failed: WireGuard endpoints unknown");
+    s.notes.emplace_back("'wg show all dump' failed: WireGuard endpoints unknown");
   }
 }
 

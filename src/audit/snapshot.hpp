@@ -68,7 +68,7 @@ struct WireGuardIface {
   std::vector<WireGuardPeer> peers;
 };
 
-struct Snapshot {
+struct Snapshot {  // NOLINT(bugprone-exception-escape): Json's default constructor allocates nothing
   std::vector<Interface> interfaces;
   std::vector<RouteEntry> routes;
   std::vector<RuleEntry> rules;

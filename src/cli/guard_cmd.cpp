@@ -40,7 +40,7 @@ struct GuardArgs {
   bool no_shadow = false;
 };
 
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set by signal handlers
 
 void onSignal(int /*sig*/) { g_stop.store(true); }
 

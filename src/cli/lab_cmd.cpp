@@ -126,11 +126,31 @@ void addLabCommand(CLI::App& root, Action& action) {
   ex->add_option("command", args->command, "The command and its arguments")->required();
   ex->callback([&action, args] { action = [args] { return runExec(*args); }; });
 
-  auto* run = lab->add_subcommand("run", "Run the lab's leak assessment and report what leaked");
-  addCommonFlags(run, *args, true);
-  run->add_flag("--keep", args->keep, "Leave the lab up afterwards (when run brought it up)");
-  run->callback([&action, args] {
-    action = [args] { return runLabAssessment(args->opts.prefix, args->json, args->keep); };
+  auto* run = lab->add_subcommand(
+      "run", "Run the scenario catalogue with the guard off and on; report leaks and windows");
+  auto ra = std::make_shared<RunArgs>();
+  run->add_option("--prefix", args->opts.prefix, "Name prefix of the lab's namespaces")
+      ->capture_default_str();
+  run->add_option("--scenarios", ra->scenarios,
+                  "Comma-separated scenario ids (default: all): reconnect, iface-flap, dns-isp, "
+                  "ipv6-native, tunnelvision, endpoint-blocked, dns-hardcoded, webrtc");
+  run->add_option("--runs", ra->runs, "Faults per scenario and guard mode")->capture_default_str();
+  run->add_flag("--json", ra->json, "One JSON document (schema vpnleak.run/1)");
+  run->add_option("--junit", ra->junit, "Write JUnit XML here (one testcase per scenario x guard)");
+  run->add_option("--html", ra->html, "Write a self-contained HTML report with a timeline here");
+  run->add_option("--vpn-cmd", ra->vpn_cmd,
+                  "Bring your own VPN: shell command that brings a client up in the client "
+                  "namespace (gets VPNLEAK_IFACE, VPNLEAK_ENDPOINT, ... in its environment)");
+  run->add_option("--vpn-down-cmd", ra->vpn_down_cmd,
+                  "Shell command that takes that client down (the reconnect fault)");
+  run->add_flag("--quiet", ra->quiet, "No progress lines on stderr");
+  run->add_flag("--keep", ra->keep, "Leave the last scenario's lab up afterwards");
+  run->callback([&action, args, ra] {
+    action = [args, ra] {
+      RunArgs r = *ra;
+      r.prefix = args->opts.prefix;
+      return runLabAssessment(r);
+    };
   });
 }
 

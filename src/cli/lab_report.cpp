@@ -2,12 +2,18 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 
 #include "cli/app.hpp"
 #include "lab/assessment.hpp"
 #include "lab/plan.hpp"
+#include "lab/verdict.hpp"
+#include "report/html.hpp"
+#include "report/junit.hpp"
 
 namespace vpnleak::cli {
 
@@ -54,44 +60,160 @@ void printLabStatus(const core::Json& doc, std::ostream& out) {
       << doc["client_real"]["ipv6"].get<std::string>() << ")\n";
 }
 
-void printAssessment(const core::Json& doc, std::ostream& out) {
-  out << std::left << std::setw(13) << "SCENARIO" << std::setw(13) << "CHECK" << std::setw(8)
-      << "VERDICT"
-      << "DETAIL\n";
-  for (const auto& s : doc["scenarios"]) {
-    for (const auto& c : s["checks"]) {
-      out << std::setw(13) << s["id"].get<std::string>() << std::setw(13)
-          << c["id"].get<std::string>() << std::setw(8) << c["verdict"].get<std::string>()
-          << c["detail"].get<std::string>() << "\n";
-    }
-  }
-  const auto& sum = doc["summary"];
-  out << "\n"
-      << sum["checks"] << " checks, " << sum["leaks"] << " leaks, " << sum["errors"]
-      << " errors (no guard: the leaks show what the VPN alone lets out)\n";
+namespace {
+
+std::string fmtMs(const core::Json& stats, const char* key) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", stats.value(key, 0.0));
+  return buf;
 }
 
-int runLabAssessment(const std::string& prefix, bool json, bool keep) {
-  lab::LabOptions o;
-  o.prefix = prefix;
-  if (auto st = lab::validate(o); !st) return fail(2, st.error().message());
+std::vector<std::string> splitIds(const std::string& text) {
+  std::vector<std::string> ids;
+  std::string cur;
+  for (const char c : text + ",") {
+    if (c == ',') {
+      if (!cur.empty()) ids.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  return ids;
+}
+
+std::string summaryLine(const core::Json& doc) {
+  const auto& s = doc["summary"];
+  return std::to_string(s.value("cases", 0)) + " cases: " + std::to_string(s.value("pass", 0)) +
+         " pass, " + std::to_string(s.value("leak", 0)) + " leak (guard off, expected), " +
+         std::to_string(s.value("fail", 0)) + " fail (guard on leaked), " +
+         std::to_string(s.value("not_reproduced", 0)) + " not reproduced, " +
+         std::to_string(s.value("error", 0)) + " error; " + std::to_string(doc.value("runs", 0)) +
+         " runs each, " + std::to_string(doc.value("duration_ms", 0LL) / 1000) + " s";
+}
+
+bool writeFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+}  // namespace
+
+void printAssessment(const core::Json& doc, std::ostream& out) {
+  out << std::left << std::setw(18) << "SCENARIO" << std::setw(7) << "GUARD" << std::setw(16)
+      << "VERDICT" << std::right << std::setw(8) << "LEAKED" << std::setw(10) << "MEDIAN_MS"
+      << std::setw(8) << "P95_MS" << std::setw(8) << "MAX_MS"
+      << "\n";
+  for (const auto& s : doc["scenarios"]) {
+    for (const auto& r : s["results"]) {
+      out << std::left << std::setw(18) << s["id"].get<std::string>() << std::setw(7)
+          << r.value("guard", "?") << std::setw(16) << r.value("verdict", "error") << std::right
+          << std::setw(8) << r.value("leaked_packets", 0ULL);
+      if (r.contains("window_ms")) {
+        out << std::setw(10) << fmtMs(r["window_ms"], "median") << std::setw(8)
+            << fmtMs(r["window_ms"], "p95") << std::setw(8) << fmtMs(r["window_ms"], "max");
+      }
+      if (r.contains("error")) out << "  " << r["error"].get<std::string>();
+      out << "\n";
+    }
+  }
+  out << "\n"
+      << summaryLine(doc) << "\n"
+      << "Windows: ms from the fault to the last leaked packet of each run (median/p95/max).\n";
+}
+
+std::string assessmentJunit(const core::Json& doc) {
+  std::vector<report::JunitCase> cases;
+  for (const auto& s : doc["scenarios"]) {
+    for (const auto& r : s["results"]) {
+      report::JunitCase c;
+      const auto guard = r.value("guard", "?");
+      const auto verdict = r.value("verdict", "error");
+      c.name = s["id"].get<std::string>() + " guard " + guard;
+      c.classname = "vpnleak.lab.run";
+      c.seconds = static_cast<double>(r.value("duration_ms", 0LL)) / 1000.0;
+      const auto leaked = std::to_string(r.value("leaked_packets", 0ULL));
+      if (verdict == "error") {
+        c.status = "error";
+        c.message = r.value("error", "the scenario did not run");
+      } else if (verdict == "fail") {
+        c.status = "leak";
+        c.message = leaked + " packets leaked with the guard on";
+      } else if (verdict == "not-reproduced") {
+        c.status = "leak";
+        c.message = "expected a leak with the guard off, none seen: the lab did not reproduce it";
+      } else {
+        c.status = "pass";
+        c.message = verdict == "leak" ? "finding (guard off): " + leaked + " packets leaked"
+                                      : "no leaked packets";
+      }
+      if (r.contains("evidence")) {
+        for (const auto& e : r["evidence"]) c.output += e.get<std::string>() + "\n";
+      }
+      cases.push_back(std::move(c));
+    }
+  }
+  return report::junitXml("vpnleak lab run", cases);
+}
+
+std::string assessmentHtml(const core::Json& doc) {
+  std::vector<report::HtmlRow> rows;
+  for (const auto& s : doc["scenarios"]) {
+    for (const auto& r : s["results"]) {
+      report::HtmlRow row;
+      row.scenario = s["id"].get<std::string>();
+      row.description = s.value("description", "");
+      row.guard = r.value("guard", "?");
+      row.verdict = r.value("verdict", "error");
+      row.leaked = r.value("leaked_packets", 0ULL);
+      if (r.contains("window_ms")) {
+        row.median_ms = r["window_ms"].value("median", 0.0);
+        row.p95_ms = r["window_ms"].value("p95", 0.0);
+        row.max_ms = r["window_ms"].value("max", 0.0);
+      }
+      if (r.contains("runs")) {
+        for (const auto& run : r["runs"]) {
+          if (run["first_ms"].is_null() || run["last_ms"].is_null()) continue;
+          row.windows.push_back({run["first_ms"].get<double>(), run["last_ms"].get<double>()});
+        }
+      }
+      row.note = r.value("error", "");
+      rows.push_back(std::move(row));
+    }
+  }
+  return report::runReportHtml("vpnleak lab run (" + doc.value("vpn", "wireguard") + ")",
+                               summaryLine(doc), rows);
+}
+
+int runLabAssessment(const RunArgs& a) {
   lab::AssessmentOptions ao;
-  ao.prefix = prefix;
-  ao.keep = keep;
-  if (::isatty(STDERR_FILENO) != 0 || !json) {
-    ao.progress = [](const std::string& line) { std::cerr << "[lab run] " << line << "\n"; };
+  ao.prefix = a.prefix;
+  ao.scenarios = splitIds(a.scenarios);
+  ao.runs = a.runs;
+  ao.keep = a.keep;
+  ao.vpn_cmd = a.vpn_cmd;
+  ao.vpn_down_cmd = a.vpn_down_cmd;
+  std::error_code ec;
+  ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());
+  if (!a.quiet) {
+    ao.progress = [](const std::string& line) { std::cerr << "[lab run] " << line << std::endl; };
   }
   auto doc = lab::runAssessment(ao);
   if (!doc) return fail(doc.error().exitCode(), doc.error().message());
-  if (json) {
+  if (a.json) {
     std::cout << doc->dump(2) << "\n";
   } else {
     printAssessment(*doc, std::cout);
   }
-  const int leaks = (*doc)["summary"]["leaks"].get<int>();
-  const int errors = (*doc)["summary"]["errors"].get<int>();
-  if (errors > 0) return 4;
-  return leaks > 0 ? 1 : 0;
+  if (!a.junit.empty() && !writeFile(a.junit, assessmentJunit(*doc))) {
+    return fail(3, "cannot write the JUnit report to " + a.junit);
+  }
+  if (!a.html.empty() && !writeFile(a.html, assessmentHtml(*doc))) {
+    return fail(3, "cannot write the HTML report to " + a.html);
+  }
+  return lab::exitCodeFor(*doc);
 }
 
 }  // namespace vpnleak::cli

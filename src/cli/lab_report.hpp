@@ -3,13 +3,32 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "core/json.hpp"
 
 namespace vpnleak::cli {
 
 void printLabStatus(const core::Json& doc, std::ostream& out);
+
+struct RunArgs {
+  std::string prefix;
+  std::string scenarios;  // comma-separated ids; empty: all
+  int runs = 3;
+  bool json = false;
+  bool quiet = false;
+  bool keep = false;
+  std::string junit;  // file paths; empty: none
+  std::string html;
+  std::string vpn_cmd, vpn_down_cmd;
+};
+
+// The verdict table of a "vpnleak.run/1" document.
 void printAssessment(const core::Json& doc, std::ostream& out);
-int runLabAssessment(const std::string& prefix, bool json, bool keep);
+// JUnit XML: one testcase per scenario × guard mode; guard-off leaks are findings, not failures.
+std::string assessmentJunit(const core::Json& doc);
+// The self-contained HTML report with the SVG timeline.
+std::string assessmentHtml(const core::Json& doc);
+int runLabAssessment(const RunArgs& args);
 
 }  // namespace vpnleak::cli

@@ -24,7 +24,7 @@ core::Status parseEndpoints(const std::string& flag, const std::vector<std::stri
     if (!ep) {
       return core::makeError(
           core::Errc::kInvalidArgument,
-          flag + " '" + s + "': expected IP:PORT or [IPv6]:PORT, e.g. 0.0.0.0:53");
+          flag + (" '" + s + "': expected IP:PORT or [IPv6]:PORT, e.g. 0.0.0.0:53"));
     }
     out.push_back(*ep);
   }

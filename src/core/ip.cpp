@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace vpnleak::core {
@@ -94,10 +95,7 @@ IpAddress IpAddress::masked(int prefix_len) const {
 }
 
 bool IpAddress::isUnspecified() const {
-  for (auto b : bytes()) {
-    if (b != 0) return false;
-  }
-  return true;
+  return std::ranges::all_of(bytes(), [](std::uint8_t b) { return b == 0; });
 }
 
 bool IpAddress::isLoopback() const {

@@ -16,7 +16,7 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 struct Field {
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
   Field(std::string_view k, const char* v) : key(k), value(v) {}
-  Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+  Field(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
   template <typename N>
   requires std::is_arithmetic_v<N> Field(std::string_view k, N v)
       : key(k), value(std::to_string(v)), quoted(false) {}

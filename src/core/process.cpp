@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
+#include <csignal>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,7 +67,12 @@ Result<ProcessResult> run(const std::vector<std::string>& argv, const RunOptions
       pipe2(err.data(), O_CLOEXEC) != 0) {
     return sysError("pipe");
   }
-  UniqueFd in_r(in[0]), in_w(in[1]), out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+  UniqueFd in_r(in[0]);
+  UniqueFd in_w(in[1]);
+  UniqueFd out_r(out[0]);
+  UniqueFd out_w(out[1]);
+  UniqueFd err_r(err[0]);
+  UniqueFd err_w(err[1]);
   auto args = cArgv(argv);
   const pid_t pid = fork();
   if (pid < 0) return sysError("fork");
@@ -141,7 +146,8 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
   // the pid names the new program by the time we return it.
   std::array<int, 2> status_pipe{};
   if (pipe2(status_pipe.data(), O_CLOEXEC) != 0) return sysError("pipe");
-  UniqueFd status_r(status_pipe[0]), status_w(status_pipe[1]);
+  UniqueFd status_r(status_pipe[0]);
+  UniqueFd status_w(status_pipe[1]);
   auto args = cArgv(argv);
   const pid_t pid = fork();
   if (pid < 0) return sysError("fork");

@@ -1,138 +1,187 @@
 #include "lab/assessment.hpp"
 
 #include <chrono>
+#include <thread>
 
+#include "core/process.hpp"
+#include "lab/byo_vpn.hpp"
 #include "lab/lab.hpp"
-#include "lab/observe.hpp"
+#include "lab/measure.hpp"
+#include "lab/scenarios.hpp"
+#include "lab/verdict.hpp"
 
 namespace vpnleak::lab {
 
 namespace {
 
-using core::IpAddress;
 using core::Json;
+using Clock = std::chrono::steady_clock;
 
-struct Scenario {
-  std::string id;
-  std::string description;
-  bool tunnel_ipv6;
-  DnsMode dns;
-};
+constexpr auto kSettle = std::chrono::milliseconds(500);  // after each restore
+constexpr auto kLead = std::chrono::milliseconds(300);    // traffic before the first fault
 
-const std::vector<Scenario>& scenarios() {
-  static const std::vector<Scenario> kAll{
-      {"default", "IPv4-only WireGuard tunnel, the VPN's resolver", false, DnsMode::kVpn},
-      {"dns-isp", "IPv4-only tunnel, the ISP's resolver left in resolv.conf", false, DnsMode::kIsp},
-      {"tunnel-ipv6", "dual-stack tunnel, the VPN's resolver", true, DnsMode::kVpn},
-  };
-  return kAll;
+long long msSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-std::string str(const std::optional<IpAddress>& a) { return a ? a->toString() : "nothing"; }
+core::Status guardCli(const AssessmentOptions& opts, const LabPlan& plan,
+                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv{opts.self, "guard", "--netns", plan.netns("client")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return core::runChecked(argv, core::RunOptions::withTimeout(std::chrono::seconds(30)));
+}
 
-// Judges one observation: arriving with an expected exit address passes, arriving with the
-// client's real address (or through its ISP's resolver) leaks, nothing arriving is judged by
-// whether something was expected to arrive.
-Json check(const std::string& id, const std::string& what, const std::optional<IpAddress>& expected,
-           const std::optional<IpAddress>& observed, const std::string& leak_detail) {
-  std::string verdict;
-  std::string detail;
-  if (observed && expected && *observed == *expected) {
-    verdict = "pass";
-    detail = what + " arrived from the VPN's exit " + observed->toString();
-  } else if (observed) {
-    verdict = "leak";
-    detail =
-        what + " arrived from " + observed->toString() + ", outside the tunnel: " + leak_detail;
-  } else if (expected) {
-    verdict = "error";
-    detail = what + " did not arrive: the tunnel is broken";
-  } else {
-    verdict = "pass";
-    detail = what + " cannot leave: no path outside the tunnel";
+core::Status guardUp(const AssessmentOptions& opts, const LabPlan& plan) {
+  const auto& t = plan.tunnel;
+  return guardCli(
+      opts, plan,
+      {"up", "--tunnel", t.client_iface, "--endpoint", t.endpoint.toString() + "/udp", "--dns",
+       plan.vpn_resolver_v4.toString(), "--ipv6", "block", "--fwmark", std::to_string(t.fwmark)});
+}
+
+// Everything between `lab up` and `lab down` of one scenario × guard mode.
+core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOptions& opts,
+                           const LabPlan& plan) {
+  Scenario::Step fault = s.fault;
+  Scenario::Step restore = s.restore;
+  if (!opts.vpn_cmd.empty()) {
+    VL_TRY(replaceVpnClient(plan, opts.vpn_cmd));
+    if (s.id == "reconnect") {
+      fault = [&opts](const LabPlan& p) { return runVpnCommand(p, opts.vpn_down_cmd, false); };
+      restore = [&opts](const LabPlan& p) { return runVpnCommand(p, opts.vpn_cmd, true); };
+    }
   }
-  return {{"id", id},
-          {"expected", str(expected)},
-          {"observed", str(observed)},
-          {"verdict", verdict},
-          {"detail", detail}};
+  if (s.setup) VL_TRY(s.setup(plan));
+  if (guard_on) VL_TRY(guardUp(opts, plan));
+  LanCapture cap(plan.netns("router"), "lan0", "in",
+                 // /tmp: tcpdump drops privileges before it opens the file
+                 "/tmp/vpnleak-run-" + opts.prefix + s.id + (guard_on ? "-on" : "-off") + ".pcap");
+  VL_TRY(cap.start());
+  Traffic traffic(plan.netns("client"), s.traffic(plan));
+  traffic.start();
+  std::this_thread::sleep_for(kLead);
+  std::vector<double> faults;
+  for (int r = 0; r < opts.runs; ++r) {
+    faults.push_back(wallSeconds());
+    if (fault) VL_TRY(fault(plan));
+    std::this_thread::sleep_for(s.hold);
+    if (restore) VL_TRY(restore(plan));
+    std::this_thread::sleep_for(kSettle);
+  }
+  traffic.stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  cap.stop();
+  std::string filter = leakFilter(plan.tunnel.endpoint);
+  if (!s.only.empty()) filter = "(" + filter + ") and (" + s.only + ")";
+  VL_TRY_ASSIGN(const auto times, cap.times(filter));
+  std::vector<RunMeasure> runs;
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    const double end = i + 1 < faults.size() ? faults[i + 1] : faults[i] + 3600.0;
+    runs.push_back(measureRun(times, faults[i], end));
+  }
+  Json result = modeResult(guard_on, s.leaks_without_guard, runs);
+  result["packets_sent"] = traffic.sent();
+  result["evidence"] = cap.sample(filter, 5);
+  return result;
 }
 
-core::Result<Json> runScenario(const Scenario& s, const AssessmentOptions& opts, bool last) {
+// A lab that cannot be built is an environment problem (not root, missing tool, prefix taken):
+// it ends the whole run with that error. A scenario step that fails is recorded as "error".
+core::Result<Json> runMode(const Scenario& s, bool guard_on, const AssessmentOptions& opts,
+                           bool last) {
+  const auto started = Clock::now();
   LabOptions lo;
   lo.prefix = opts.prefix;
-  lo.tunnel_ipv6 = s.tunnel_ipv6;
   lo.dns = s.dns;
-  const auto started = std::chrono::steady_clock::now();
-  if (auto st = up(lo); !st) return st.error();
-  const LabPlan plan = makePlan(lo);
-  const auto client = plan.netns("client");
-  const auto server = plan.netns("server");
-  Json checks = Json::array();
-  auto fail = [&](const core::Error& e) -> core::Result<Json> {
-    (void)down(opts.prefix);
-    return e;
-  };
-
-  auto v4 = observeUdpSource(client, server, plan.server_v4, 40000);
-  if (!v4) return fail(v4.error());
-  checks.push_back(check("ipv4", "IPv4 to the server", plan.vpn_public_v4, *v4,
-                         "the tunnel does not carry IPv4"));
-  auto v6 = observeUdpSource(client, server, plan.server_v6, 40000);
-  if (!v6) return fail(v6.error());
-  checks.push_back(check("ipv6", "IPv6 to the server", plan.expectedExit(core::Family::kV6), *v6,
-                         "the tunnel carries IPv4 only and the LAN's IPv6 route is still used"));
-  const std::string qname =
-      "lab-" + std::to_string(started.time_since_epoch().count() % 1000000007) + "." + lo.zone;
-  auto dns = observeDnsResolvers(client, server, {plan.server_v4}, qname);
-  if (!dns) return fail(dns.error());
-  std::optional<IpAddress> resolver;
-  if (!dns->empty()) resolver = dns->front();
-  checks.push_back(check("dns", "the client's DNS query", plan.vpn_public_v4, resolver,
-                         "the resolver in resolv.conf is reached outside the tunnel"));
-  // The classic failure: the tunnel disappears and nothing stops traffic from using the LAN.
-  if (auto st = dropTunnel(opts.prefix); !st) return fail(st.error());
-  auto dropped = observeUdpSource(client, server, plan.server_v4, 40000);
-  if (!dropped) return fail(dropped.error());
-  checks.push_back(check("tunnel-drop", "IPv4 after the tunnel dropped", std::nullopt, *dropped,
-                         "no kill switch: traffic falls back to the LAN route"));
-
-  if (!(last && opts.keep)) {
-    if (auto st = down(opts.prefix); !st) return st.error();
+  if (s.leak_server) lo.server_binary = opts.self;
+  VL_TRY(up(lo));
+  Json result;
+  if (auto plan = load(opts.prefix); !plan) {
+    result = {{"guard", guard_on ? "on" : "off"},
+              {"verdict", "error"},
+              {"error", plan.error().message()}};
+  } else {
+    auto r = measure(s, guard_on, opts, *plan);
+    if (r) {
+      result = std::move(*r);
+    } else {
+      result = {
+          {"guard", guard_on ? "on" : "off"}, {"verdict", "error"}, {"error", r.error().message()}};
+    }
+    if (guard_on && !(last && opts.keep)) (void)guardCli(opts, *plan, {"down"});
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  return Json{
-      {"id", s.id}, {"description", s.description}, {"checks", checks}, {"duration_ms", ms}};
+  if (!(last && opts.keep)) (void)down(opts.prefix);
+  result["duration_ms"] = msSince(started);
+  return result;
 }
 
 }  // namespace
 
+core::Status validate(const AssessmentOptions& opts) {
+  for (const auto& id : opts.scenarios) {
+    if (findScenario(id) == nullptr) {
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "unknown scenario '" + id + "': expected one of " + scenarioIds());
+    }
+  }
+  if (opts.vpn_cmd.empty() != opts.vpn_down_cmd.empty()) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "--vpn-cmd and --vpn-down-cmd go together: give both or neither");
+  }
+  if (opts.runs < 1 || opts.runs > 100) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "--runs " + std::to_string(opts.runs) + ": expected 1 to 100");
+  }
+  LabOptions lo;
+  lo.prefix = opts.prefix;
+  return validate(lo);
+}
+
 core::Result<Json> runAssessment(const AssessmentOptions& opts) {
+  VL_TRY(validate(opts));
+  std::vector<const Scenario*> chosen;
+  if (opts.scenarios.empty()) {
+    for (const auto& s : catalogue()) chosen.push_back(&s);
+  } else {
+    for (const auto& id : opts.scenarios) chosen.push_back(findScenario(id));
+  }
+  const auto started = Clock::now();
   auto doc = core::jsonDocument("vpnleak.run/1");
   doc["prefix"] = opts.prefix;
+  doc["vpn"] = opts.vpn_cmd.empty() ? "wireguard" : "command";
+  if (!opts.vpn_cmd.empty()) doc["vpn_cmd"] = opts.vpn_cmd;
+  doc["runs"] = opts.runs;
   Json list = Json::array();
-  int leaks = 0;
-  int errors = 0;
-  int total = 0;
-  const auto& all = scenarios();
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (opts.progress) {
-      opts.progress("scenario " + std::to_string(i + 1) + " of " + std::to_string(all.size()) +
-                    ": " + all[i].id + " (" + all[i].description + ")");
+  const std::size_t total = chosen.size() * 2;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const Scenario& s = *chosen[i];
+    Json entry{{"id", s.id},
+               {"description", s.description},
+               {"leaks_without_guard", s.leaks_without_guard},
+               {"results", Json::array()}};
+    for (const bool guard_on : {false, true}) {
+      ++k;
+      if (opts.progress) {
+        opts.progress("scenario " + std::to_string(i + 1) + " of " + std::to_string(chosen.size()) +
+                      " (" + std::to_string(k) + "/" + std::to_string(total) + "): " + s.id +
+                      ", guard " + (guard_on ? "on" : "off") + ", elapsed " +
+                      std::to_string(msSince(started) / 1000) + " s");
+      }
+      VL_TRY_ASSIGN(auto r, runMode(s, guard_on, opts, k == total));
+      if (opts.progress) {
+        opts.progress("  " + s.id + " guard " + (guard_on ? "on" : "off") + ": " +
+                      r.value("verdict", "error") + ", " +
+                      std::to_string(r.value("leaked_packets", 0ULL)) + " leaked packets" +
+                      (r.contains("error") ? " (" + r["error"].get<std::string>() + ")" : ""));
+      }
+      entry["results"].push_back(std::move(r));
     }
-    auto r = runScenario(all[i], opts, i + 1 == all.size());
-    if (!r) return r.error();
-    for (const auto& c : (*r)["checks"]) {
-      ++total;
-      leaks += c["verdict"] == "leak" ? 1 : 0;
-      errors += c["verdict"] == "error" ? 1 : 0;
-    }
-    list.push_back(std::move(*r));
+    list.push_back(std::move(entry));
   }
   doc["scenarios"] = list;
-  doc["summary"] = {{"checks", total}, {"leaks", leaks}, {"errors", errors}};
+  doc["summary"] = summarize(doc["scenarios"]);
+  doc["duration_ms"] = msSince(started);
   return doc;
 }
 

@@ -1,10 +1,11 @@
-// `lab run`: build the lab in each configuration, observe where the client's traffic really
-// arrives, drop the tunnel, and report every leak with its evidence. The scenario catalogue with
-// fault injection, guard on/off and measured windows grows from here.
+// `lab run`: the scenario catalogue (scenarios.hpp) against the lab's WireGuard, each scenario
+// with the guard off and on, measured on the client's LAN side (measure.hpp) and judged by the
+// rules in verdict.hpp.
 #pragma once
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/json.hpp"
 #include "core/result.hpp"
@@ -13,11 +14,20 @@ namespace vpnleak::lab {
 
 struct AssessmentOptions {
   std::string prefix = "vl-";
-  bool keep = false;                                 // leave the last scenario's lab up
+  std::vector<std::string> scenarios;  // ids; empty: the whole catalogue
+  int runs = 3;                        // faults per scenario and guard mode
+  std::string self;                    // the vpnleak binary, run as `vpnleak guard`
+  bool keep = false;                   // leave the last lab up
+  std::string vpn_cmd;       // bring-your-own VPN client (byo_vpn.hpp); empty: the lab's own
+  std::string vpn_down_cmd;  // takes it down for the reconnect fault; needed with vpn_cmd
   std::function<void(const std::string&)> progress;  // one line per step, may be empty
 };
 
-// Document "vpnleak.run/1". Errors only when the lab could not be built or observed.
+// Errc::kInvalidArgument for an unknown scenario id or runs outside 1..100.
+core::Status validate(const AssessmentOptions& opts);
+
+// Document "vpnleak.run/1". A scenario step that fails is recorded with verdict "error"; the
+// whole run errors on invalid options and when a lab cannot be built.
 core::Result<core::Json> runAssessment(const AssessmentOptions& opts);
 
 }  // namespace vpnleak::lab

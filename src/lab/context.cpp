@@ -15,17 +15,20 @@ std::vector<std::string> inNetns(const std::string& ns, const std::vector<std::s
   return full;
 }
 
+// NOLINTNEXTLINE(readability-convert-member-functions-to-static): part of the context's interface
 core::Status LabContext::ip(const std::string& ns, const std::vector<std::string>& args) const {
   std::vector<std::string> full{"ip", "-n", ns};
   full.insert(full.end(), args.begin(), args.end());
   return core::runChecked(full);
 }
 
+// NOLINTNEXTLINE(readability-convert-member-functions-to-static)
 core::Status LabContext::exec(const std::string& ns, const std::vector<std::string>& argv,
                               const core::RunOptions& opts) const {
   return core::runChecked(inNetns(ns, argv), opts);
 }
 
+// NOLINTNEXTLINE(readability-convert-member-functions-to-static)
 core::Result<core::ProcessResult> LabContext::run(const std::string& ns,
                                                   const std::vector<std::string>& argv,
                                                   const core::RunOptions& opts) const {

@@ -14,6 +14,11 @@ namespace vpnleak::lab {
 
 class VpnDriver {
  public:
+  VpnDriver() = default;
+  VpnDriver(const VpnDriver&) = delete;
+  VpnDriver& operator=(const VpnDriver&) = delete;
+  VpnDriver(VpnDriver&&) = delete;
+  VpnDriver& operator=(VpnDriver&&) = delete;
   virtual ~VpnDriver() = default;
   [[nodiscard]] virtual std::string kind() const = 0;
   // Server side first, then the client with its routes and policy rules; returns once the tunnel

@@ -15,8 +15,8 @@ namespace vpnleak::server {
 struct Limits {
   std::size_t max_http_connections = 1024;  // per process; more are closed at accept
   std::size_t max_tcp_dns_connections = 256;
-  std::size_t http_header_bytes = 8 * 1024;
-  std::size_t http_body_bytes = 64 * 1024;
+  std::size_t http_header_bytes = std::size_t{8} * 1024;
+  std::size_t http_body_bytes = std::size_t{64} * 1024;
   std::chrono::seconds idle_timeout{10};
   unsigned http_requests_per_connection = 100;
   std::size_t max_tests = 100000;          // memory store

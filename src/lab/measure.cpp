@@ -1,0 +1,214 @@
+#include "lab/measure.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/process.hpp"
+#include "core/unique_fd.hpp"
+#include "lab/context.hpp"
+#include "netlink/netns.hpp"
+
+namespace vpnleak::lab {
+
+namespace {
+
+socklen_t toSockaddr(const core::IpAddress& a, std::uint16_t port, sockaddr_storage& ss) {
+  std::memset(&ss, 0, sizeof(ss));
+  if (a.isV4()) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    std::memcpy(&s4->sin_addr, a.bytes().data(), 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  s6->sin6_family = AF_INET6;
+  s6->sin6_port = htons(port);
+  std::memcpy(&s6->sin6_addr, a.bytes().data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+// A recursive A query for qname with the given id.
+std::string dnsQuery(std::uint16_t id, const std::string& qname) {
+  std::string q;
+  q += static_cast<char>(id >> 8);
+  q += static_cast<char>(id & 0xff);
+  q += std::string("\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 10);
+  std::istringstream labels(qname);
+  for (std::string l; std::getline(labels, l, '.');) {
+    if (l.empty() || l.size() > 63) continue;
+    q += static_cast<char>(l.size());
+    q += l;
+  }
+  q += std::string("\x00\x00\x01\x00\x01", 5);
+  return q;
+}
+
+}  // namespace
+
+std::string leakFilter(const core::Endpoint& vpn) {
+  return "(ip or ip6) and not (udp and host " + vpn.address.toString() + " and port " +
+         std::to_string(vpn.port) +
+         ") and not (udp and (port 67 or port 68 or port 546 or port 547))"
+         " and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)"
+         // Link-local multicast (MLD reports, mDNS) never leaves the link: not a VPN leak.
+         " and not dst net ff02::/16 and not dst net 224.0.0.0/24";
+}
+
+std::vector<double> parseTcpdumpTimes(const std::string& text) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.find(' ');
+    if (sp == std::string::npos || sp == 0) continue;
+    const std::string head = line.substr(0, sp);
+    if (head.find_first_not_of("0123456789.") != std::string::npos) continue;
+    try {
+      out.push_back(std::stod(head));
+    } catch (const std::exception&) {
+      continue;  // not a timestamp: tcpdump's own notes
+    }
+  }
+  return out;
+}
+
+RunMeasure measureRun(const std::vector<double>& leak_times, double fault_s, double end_s) {
+  RunMeasure m;
+  for (const double t : leak_times) {
+    if (t < fault_s || t >= end_s) continue;
+    const double ms = (t - fault_s) * 1000.0;
+    ++m.leaked;
+    if (!m.first_ms || ms < *m.first_ms) m.first_ms = ms;
+    if (!m.last_ms || ms > *m.last_ms) m.last_ms = ms;
+  }
+  return m;
+}
+
+WindowStats windowStats(std::vector<double> values_ms) {
+  WindowStats s;
+  if (values_ms.empty()) return s;
+  std::sort(values_ms.begin(), values_ms.end());
+  const std::size_t n = values_ms.size();
+  s.median_ms = n % 2 == 1 ? values_ms[n / 2] : (values_ms[n / 2 - 1] + values_ms[n / 2]) / 2.0;
+  // Nearest rank: the smallest value with at least 95% of the values at or below it.
+  const auto rank = static_cast<std::size_t>(std::ceil(0.95 * static_cast<double>(n)));
+  s.p95_ms = values_ms[std::max<std::size_t>(rank, 1) - 1];
+  s.max_ms = values_ms.back();
+  return s;
+}
+
+double wallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+LanCapture::LanCapture(std::string ns, std::string iface, std::string direction, std::string file)
+    : ns_(std::move(ns)),
+      iface_(std::move(iface)),
+      direction_(std::move(direction)),
+      file_(std::move(file)) {}
+
+LanCapture::~LanCapture() {
+  stop();
+  std::error_code ec;
+  std::filesystem::remove(file_, ec);
+  std::filesystem::remove(file_ + ".log", ec);
+}
+
+core::Status LanCapture::start() {
+  const std::string log = file_ + ".log";
+  VL_TRY_ASSIGN(pid_,
+                core::spawnDaemon(inNetns(ns_, {"tcpdump", "--immediate-mode", "-i", iface_, "-Q",
+                                                direction_, "-n", "-U", "-s", "256", "-w", file_}),
+                                  log));
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream f(log);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (ss.str().find("listening on") != std::string::npos) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop();
+  return core::makeError(core::Errc::kEnvironment,
+                         "tcpdump on " + iface_ + " in " + ns_ + " did not start; see " + log);
+}
+
+void LanCapture::stop() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGINT);  // lets tcpdump flush; -U already writes packet by packet
+    core::terminate(pid_, std::chrono::milliseconds(2000));
+    pid_ = -1;
+  }
+}
+
+core::Result<std::vector<double>> LanCapture::times(const std::string& filter) const {
+  VL_TRY_ASSIGN(const auto r, core::run({"tcpdump", "-r", file_, "-n", "-tt", filter},
+                                        core::RunOptions::withTimeout(std::chrono::seconds(30))));
+  if (r.exit_code != 0) {
+    return core::makeError(core::Errc::kEnvironment,
+                           "tcpdump -r " + file_ + " failed: " + r.err.substr(0, r.err.find('\n')));
+  }
+  return parseTcpdumpTimes(r.out);
+}
+
+std::vector<std::string> LanCapture::sample(const std::string& filter, std::size_t max) const {
+  std::vector<std::string> lines;
+  auto r = core::run({"tcpdump", "-r", file_, "-n", "-tt", "-c", std::to_string(max), filter},
+                     core::RunOptions::withTimeout(std::chrono::seconds(30)));
+  if (!r) return lines;
+  std::istringstream in(r->out);
+  for (std::string l; std::getline(in, l) && lines.size() < max;) {
+    if (!l.empty()) lines.push_back(l);
+  }
+  return lines;
+}
+
+void Traffic::start() {
+  stop_.store(false);
+  for (const auto& dst : plan_.udp) {
+    auto pid = core::spawnDaemon(
+        inNetns(ns_, {"ping", "-n", "-q", "-i", "0.05", "-W", "1", dst.toString()}), "/dev/null");
+    if (pid) pings_.push_back(*pid);
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Traffic::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  for (const auto pid : pings_) core::terminate(pid, std::chrono::milliseconds(500));
+  pings_.clear();
+}
+
+void Traffic::loop() {
+  auto in = netlink::NetnsGuard::enter(ns_);
+  if (!in) return;
+  auto send = [this](const core::IpAddress& dst, std::uint16_t port, const std::string& payload) {
+    const core::UniqueFd fd(
+        ::socket(dst.isV4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    sockaddr_storage ss{};
+    const auto len = toSockaddr(dst, port, ss);
+    if (::sendto(fd.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&ss),
+                 len) > 0) {
+      ++sent_;
+    }
+  };
+  std::uint16_t id = 1;
+  // Bounded: at most 10 minutes of 10 ms ticks even if stop() is never called.
+  for (int tick = 0; tick < 60000 && !stop_.load(); ++tick) {
+    for (const auto& dst : plan_.udp) send(dst, 9, "vpnleak-lab-run");
+    for (const auto& dst : plan_.dns) send(dst, 53, dnsQuery(id++, plan_.qname));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace vpnleak::lab

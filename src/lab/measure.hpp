@@ -1,0 +1,94 @@
+// Measuring leaks on the wire: a tcpdump capture on the client's LAN side, background traffic
+// from the client, and the pure arithmetic that turns leaked-packet timestamps into leak windows.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ip.hpp"
+#include "core/result.hpp"
+
+namespace vpnleak::lab {
+
+// A pcap filter matching what the client sends outside the tunnel: everything but the tunnel's
+// own UDP to the endpoint, DHCP/DHCPv6, NDP and link-local multicast (ARP is not IP, so never
+// matches).
+std::string leakFilter(const core::Endpoint& vpn);
+
+// The epoch timestamps (seconds) at the start of `tcpdump -tt` lines; other lines are skipped.
+std::vector<double> parseTcpdumpTimes(const std::string& text);
+
+// One fault: the leaked packets between the fault (fault_s) and the next run (end_s), and the
+// leak window from the fault to the first and to the last of them.
+struct RunMeasure {
+  std::uint64_t leaked = 0;
+  std::optional<double> first_ms, last_ms;
+};
+RunMeasure measureRun(const std::vector<double>& leak_times, double fault_s, double end_s);
+
+// Median, 95th percentile (nearest rank) and maximum; all 0 for no values.
+struct WindowStats {
+  double median_ms = 0, p95_ms = 0, max_ms = 0;
+};
+WindowStats windowStats(std::vector<double> values_ms);
+
+// Seconds since the epoch, the clock tcpdump -tt prints.
+double wallSeconds();
+
+// tcpdump in NS on IFACE, packets the client sent (direction in, as seen by the router, or out
+// when captured in the client itself), written to FILE. Stopped by its pid; FILE and its log
+// are removed with the object.
+class LanCapture {
+ public:
+  LanCapture(std::string ns, std::string iface, std::string direction, std::string file);
+  ~LanCapture();
+  LanCapture(const LanCapture&) = delete;
+  LanCapture& operator=(const LanCapture&) = delete;
+
+  // Returns once tcpdump listens (at most 10 s).
+  core::Status start();
+  void stop();
+  // Timestamps of the captured packets matching FILTER.
+  [[nodiscard]] core::Result<std::vector<double>> times(const std::string& filter) const;
+  // A few matching packets as tcpdump prints them: evidence for the report.
+  [[nodiscard]] std::vector<std::string> sample(const std::string& filter, std::size_t max) const;
+
+ private:
+  std::string ns_, iface_, direction_, file_;
+  pid_t pid_ = -1;
+};
+
+// What the client keeps sending during a scenario, each every 10 ms from inside the namespace.
+struct TrafficPlan {
+  std::vector<core::IpAddress> udp;  // UDP datagrams to port 9, and ping (ICMP/ICMPv6)
+  std::vector<core::IpAddress> dns;  // DNS queries (UDP port 53) sent directly to these
+  std::string qname = "lab-run.leak.test";
+};
+
+class Traffic {
+ public:
+  Traffic(std::string ns, TrafficPlan plan) : ns_(std::move(ns)), plan_(std::move(plan)) {}
+  ~Traffic() { stop(); }
+  Traffic(const Traffic&) = delete;
+  Traffic& operator=(const Traffic&) = delete;
+
+  void start();
+  void stop();
+  [[nodiscard]] std::uint64_t sent() const { return sent_.load(); }
+
+ private:
+  void loop();
+  std::string ns_;
+  TrafficPlan plan_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> sent_{0};
+  std::vector<pid_t> pings_;
+  std::thread thread_;
+};
+
+}  // namespace vpnleak::lab

@@ -1,0 +1,148 @@
+// `vpnleak lab run` end to end: a subset of the catalogue with one run each. Asserts the verdict
+// table (not the timings): with the guard off the leaky scenarios leak, with it on nothing does.
+// The reports it writes are checked too, and the HTML is rendered in headless Chromium.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "../support/test_support.hpp"
+#include "core/json.hpp"
+#include "lab/lab.hpp"
+
+namespace vpnleak::testing {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A unique prefix ("vlr" + 3 hex + "-"), and whatever `lab run` leaves behind is removed.
+class RunLab {
+ public:
+  RunLab() : prefix_("vlr" + randomHex(3) + "-"), dir_("/tmp/vlr-test-" + randomHex(8)) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~RunLab() {
+    if (lab::present(prefix_)) {
+      (void)sh({vpnleakBinary(), "guard", "--netns", prefix_ + "client", "down"});
+      if (auto st = lab::down(prefix_); !st) ADD_FAILURE() << "lab down: " << st.error().message();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    std::filesystem::remove("/run/vpnleak/lab/" + prefix_ + ".lock", ec);
+  }
+  RunLab(const RunLab&) = delete;
+  RunLab& operator=(const RunLab&) = delete;
+  [[nodiscard]] const std::string& prefix() const { return prefix_; }
+  [[nodiscard]] std::string file(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string prefix_, dir_;
+};
+
+TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
+  VL_REQUIRE_ROOT();
+  RunLab lab;
+  auto r = core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
+                      "reconnect,dns-isp,tunnelvision", "--runs", "1", "--json", "--quiet",
+                      "--junit", lab.file("run.xml"), "--html", lab.file("run.html")},
+                     core::RunOptions::withTimeout(std::chrono::seconds(270)));
+  ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
+  ASSERT_FALSE(r->timed_out) << "lab run did not finish in time: " << r->err;
+  EXPECT_EQ(r->exit_code, 0) << r->err << r->out;
+  EXPECT_FALSE(lab::present(lab.prefix())) << "lab run left its lab up";
+  auto doc = core::parseJson(r->out, "lab run");
+  ASSERT_TRUE(doc.ok()) << r->out;
+  EXPECT_EQ(doc->begin().key(), "schema");
+  EXPECT_EQ((*doc)["schema"], "vpnleak.run/1");
+  ASSERT_EQ((*doc)["scenarios"].size(), 3U);
+  for (const auto& s : (*doc)["scenarios"]) {
+    SCOPED_TRACE(s["id"].get<std::string>());
+    ASSERT_EQ(s["results"].size(), 2U);
+    const auto& off = s["results"][0];
+    const auto& on = s["results"][1];
+    EXPECT_EQ(off["guard"], "off");
+    EXPECT_EQ(off["verdict"], "leak") << off.dump();
+    EXPECT_GT(off.value("leaked_packets", 0ULL), 0U);
+    EXPECT_GT(off["window_ms"]["max"].get<double>(), 0.0);
+    EXPECT_EQ(on["guard"], "on");
+    EXPECT_EQ(on["verdict"], "pass") << on.dump();
+    EXPECT_EQ(on.value("leaked_packets", 1ULL), 0U);
+    std::cout << "[ lab run ] " << s["id"].get<std::string>()
+              << " off: leaked=" << off["leaked_packets"] << " window_ms=" << off["window_ms"]
+              << " on: leaked=" << on["leaked_packets"] << "\n";
+  }
+  EXPECT_EQ((*doc)["summary"]["fail"], 0);
+
+  const auto xml = slurp(lab.file("run.xml"));
+  EXPECT_NE(xml.find("tests=\"6\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("failures=\"0\""), std::string::npos) << xml;
+  const auto html = lab.file("run.html");
+  ASSERT_NE(slurp(html).find("<svg"), std::string::npos);
+
+  // The report as a browser draws it.
+  if (!core::haveExecutable("chromium")) {
+    if (inCi()) FAIL() << "chromium is required in CI for the report screenshot";
+    GTEST_SKIP() << "chromium not installed: the report screenshot is not checked";
+  }
+  const auto png = lab.file("run.png");
+  auto shot = core::run({"chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--user-data-dir=" + lab.file("chromium"), "--screenshot=" + png,
+                         "--window-size=1200,800", "file://" + html},
+                        core::RunOptions::withTimeout(std::chrono::seconds(60)));
+  ASSERT_TRUE(shot.ok()) << "chromium could not be started";
+  ASSERT_TRUE(std::filesystem::exists(png)) << shot->err;
+  EXPECT_GT(std::filesystem::file_size(png), 10000U) << "the screenshot looks blank";
+}
+
+// Bring-your-own VPN: a wg-quick-like client written here replaces the lab's own, and the
+// reconnect fault takes it down and up with the user's commands.
+TEST(LabRun, OwnVpnCommandsReconnect) {
+  VL_REQUIRE_ROOT();
+  RunLab lab;
+  {
+    std::ofstream f(lab.file("up.sh"));
+    f << "set -e\n"
+         "ip link add \"$VPNLEAK_IFACE\" type wireguard 2>/dev/null || "
+         "wireguard-go \"$VPNLEAK_IFACE\"\n"
+         "wg set \"$VPNLEAK_IFACE\" private-key \"$VPNLEAK_CLIENT_KEY\" fwmark "
+         "\"$VPNLEAK_FWMARK\" peer \"$VPNLEAK_SERVER_PUBKEY\" endpoint \"$VPNLEAK_ENDPOINT\" "
+         "allowed-ips 0.0.0.0/0\n"
+         "ip address add \"$VPNLEAK_ADDRESS\" dev \"$VPNLEAK_IFACE\"\n"
+         "ip link set \"$VPNLEAK_IFACE\" mtu 1420 up\n"
+         "ip -4 route replace default dev \"$VPNLEAK_IFACE\" table \"$VPNLEAK_TABLE\"\n";
+  }
+  auto r =
+      core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
+                 "reconnect", "--runs", "1", "--json", "--quiet", "--vpn-cmd",
+                 "sh " + lab.file("up.sh"), "--vpn-down-cmd", "ip link del \"$VPNLEAK_IFACE\""},
+                core::RunOptions::withTimeout(std::chrono::seconds(120)));
+  ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
+  ASSERT_FALSE(r->timed_out) << r->err;
+  EXPECT_EQ(r->exit_code, 0) << r->err << r->out;
+  auto doc = core::parseJson(r->out, "lab run");
+  ASSERT_TRUE(doc.ok()) << r->out;
+  EXPECT_EQ((*doc)["vpn"], "command");
+  const auto& results = (*doc)["scenarios"][0]["results"];
+  EXPECT_EQ(results[0]["verdict"], "leak") << results[0].dump();
+  EXPECT_EQ(results[1]["verdict"], "pass") << results[1].dump();
+  EXPECT_FALSE(lab::present(lab.prefix()));
+}
+
+TEST(LabRun, RejectsUnknownScenarioWithExit2) {
+  auto r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--scenarios", "nope"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown scenario 'nope'"), std::string::npos) << r.err;
+  r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--runs", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--vpn-cmd", "true"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+}  // namespace
+}  // namespace vpnleak::testing
