@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/process.hpp"
+#include "core/sockaddr.hpp"
 #include "core/unique_fd.hpp"
 #include "lab/context.hpp"
 #include "netlink/netns.hpp"
@@ -23,19 +24,7 @@ namespace vpnleak::lab {
 namespace {
 
 socklen_t toSockaddr(const core::IpAddress& a, std::uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof(ss));
-  if (a.isV4()) {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    std::memcpy(&s4->sin_addr, a.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  s6->sin6_family = AF_INET6;
-  s6->sin6_port = htons(port);
-  std::memcpy(&s6->sin6_addr, a.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
+  return core::toSockaddr(core::Endpoint{a, port}, ss);
 }
 
 // A recursive A query for qname with the given id.
