@@ -38,7 +38,8 @@ void readFirewall(Snapshot& s) {
   auto r = core::run({"nft", "-j", "list", "ruleset"},
                      core::RunOptions::withTimeout(std::chrono::seconds(10)));
   if (!r || !r->ok()) {
-    s.notes.emplace_back("'nft -j list ruleset' failed (root needed?): the kill switch is not judged");
+    s.notes.emplace_back(
+        "'nft -j list ruleset' failed (root needed?): the kill switch is not judged");
     return;
   }
   auto j = core::parseJson(r->out, "nft -j list ruleset");

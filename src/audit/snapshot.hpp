@@ -68,7 +68,9 @@ struct WireGuardIface {
   std::vector<WireGuardPeer> peers;
 };
 
-struct Snapshot {  // NOLINT(bugprone-exception-escape): Json's default constructor allocates nothing
+// Json's default constructor allocates nothing, so this cannot throw.
+// NOLINTNEXTLINE(bugprone-exception-escape)
+struct Snapshot {
   std::vector<Interface> interfaces;
   std::vector<RouteEntry> routes;
   std::vector<RuleEntry> rules;

@@ -40,7 +40,9 @@ struct GuardArgs {
   bool no_shadow = false;
 };
 
-std::atomic<bool> g_stop{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set by signal handlers
+// Set by the signal handlers, so it must be a global.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
+std::atomic<bool> g_stop{false};
 
 void onSignal(int /*sig*/) { g_stop.store(true); }
 

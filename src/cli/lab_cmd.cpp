@@ -2,8 +2,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
 #include "cli/app.hpp"
