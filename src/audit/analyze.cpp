@@ -25,12 +25,11 @@ const std::vector<IpAddress>& probes(core::Family f) {
 
 bool isTunnelKind(const Interface& i) {
   static const std::set<std::string> kKinds{"wireguard", "tun", "tap", "ppp"};
-  if (kKinds.count(i.kind) > 0) return true;
+  if (kKinds.contains(i.kind)) return true;
   if (!i.kind.empty()) return false;
-  for (const char* p : {"wg", "tun", "tap", "ppp", "utun"}) {
-    if (i.name.rfind(p, 0) == 0) return true;
-  }
-  return false;
+  return std::ranges::any_of(
+      std::initializer_list<std::string_view>{"wg", "tun", "tap", "ppp", "utun"},
+      [&](std::string_view p) { return i.name.starts_with(p); });
 }
 
 struct Ctx {

@@ -1,5 +1,5 @@
 // vpnleak monitor (--iface IF... | --read FILE...) --endpoint IP:PORT[/proto]... [--allow X]...
-#include <signal.h>
+#include <csignal>
 
 #include <CLI/CLI.hpp>
 #include <atomic>

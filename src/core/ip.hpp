@@ -50,7 +50,8 @@ class IpAddress {
   [[nodiscard]] bool bit(int i) const;
   [[nodiscard]] IpAddress masked(int prefix_len) const;
 
-  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend auto operator<=>(const IpAddress&, const IpAddress&) =
+      default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 
  private:
   Family family_ = Family::kV4;
@@ -78,7 +79,8 @@ class Prefix {
   [[nodiscard]] bool overlaps(const Prefix& other) const;
   [[nodiscard]] std::string toString() const;
 
-  friend auto operator<=>(const Prefix&, const Prefix&) = default;
+  friend auto operator<=>(const Prefix&, const Prefix&) =
+      default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 
  private:
   Prefix(const IpAddress& a, int len) : addr_(a.masked(len)), len_(len) {}

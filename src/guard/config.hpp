@@ -30,7 +30,8 @@ struct GuardEndpoint {
   // "IP:PORT", "[IPv6]:PORT", each optionally followed by "/udp" (the default) or "/tcp".
   static core::Result<GuardEndpoint> parse(std::string_view text);
   [[nodiscard]] std::string toString() const;
-  friend auto operator<=>(const GuardEndpoint&, const GuardEndpoint&) = default;
+  friend auto operator<=>(const GuardEndpoint&, const GuardEndpoint&) =
+      default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 };
 
 struct GuardConfig {

@@ -22,6 +22,8 @@ class MetricsServer {
   static core::Result<std::unique_ptr<MetricsServer>> start(const core::Endpoint& addr, Body body);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
+  MetricsServer(MetricsServer&&) = delete;
+  MetricsServer& operator=(MetricsServer&&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }

@@ -1,11 +1,12 @@
 #include "lab/lab.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <csignal>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -183,10 +184,8 @@ std::string stateDir(const std::string& prefix) { return std::string(kRunRoot) +
 
 bool present(const std::string& prefix) {
   if (fs::exists(stateDir(prefix))) return true;
-  for (const auto& r : roles()) {
-    if (netnsExists(prefix + r)) return true;
-  }
-  return false;
+  return std::ranges::any_of(roles(),
+                             [&](const std::string& r) { return netnsExists(prefix + r); });
 }
 
 Status up(const LabOptions& opts) {

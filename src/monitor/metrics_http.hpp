@@ -23,6 +23,8 @@ class MetricsHttp {
                                                           Render render);
   ~MetricsHttp();
   MetricsHttp(const MetricsHttp&) = delete;
+  MetricsHttp(MetricsHttp&&) = delete;
+  MetricsHttp& operator=(MetricsHttp&&) = delete;
   MetricsHttp& operator=(const MetricsHttp&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
