@@ -257,6 +257,8 @@ Status down(const std::string& prefix) {
   std::error_code ec;
   for (const auto& r : roles()) fs::remove_all(etcNetns(prefix + r), ec);
   fs::remove_all(dir, ec);
+  // The lock file goes too (we still hold it): a lab leaves nothing behind.
+  fs::remove(std::string(kRunRoot) + "/" + prefix + ".lock", ec);
   log::info("lab down", {{"prefix", prefix}});
   return {};
 }

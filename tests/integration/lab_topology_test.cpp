@@ -37,6 +37,7 @@ std::vector<std::string> traces(const std::string& prefix) {
     if (fs::exists(sock)) found.push_back(sock);
   }
   if (fs::exists(stateDir(prefix))) found.push_back(stateDir(prefix));
+  if (fs::exists(stateDir(prefix) + ".lock")) found.push_back(stateDir(prefix) + ".lock");
   auto ps = sh({"pgrep", "-f", prefix + "wg|" + stateDir(prefix)});
   if (!ps.out.empty()) found.push_back("processes " + ps.out);
   // Nothing may ever appear in the root namespace.
