@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/sockaddr.hpp"
+
 namespace vpnleak::guard {
 
 namespace {
@@ -28,20 +30,7 @@ void sendAll(int fd, const std::string& data) {
 
 core::Result<core::UniqueFd> bindListener(const core::Endpoint& addr, std::uint16_t& port) {
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (addr.address.isV4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);  // NOLINT: sockaddr API
-    in->sin_family = AF_INET;
-    in->sin_port = htons(addr.port);
-    std::memcpy(&in->sin_addr, addr.address.bytes().data(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);  // NOLINT: sockaddr API
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(addr.port);
-    std::memcpy(&in6->sin6_addr, addr.address.bytes().data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
+  socklen_t len = core::toSockaddr(addr, ss);
   core::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return core::sysError("socket");
   const int one = 1;
@@ -53,9 +42,7 @@ core::Result<core::UniqueFd> bindListener(const core::Endpoint& addr, std::uint1
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {  // NOLINT
     return core::sysError("getsockname");
   }
-  port =
-      ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port      // NOLINT
-                                    : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);  // NOLINT
+  port = core::fromSockaddr(ss).port;
   return fd;
 }
 

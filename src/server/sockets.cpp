@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/sockaddr.hpp"
+
 namespace vpnleak::server {
 
 namespace {
@@ -121,20 +123,7 @@ core::Endpoint endpointFrom(const sockaddr* sa) {
 }
 
 socklen_t sockaddrFrom(const core::Endpoint& ep, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  const auto b = ep.address.bytes();
-  if (ep.address.isV4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(ep.port);
-    std::memcpy(&in->sin_addr, b.data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_port = htons(ep.port);
-  std::memcpy(&in6->sin6_addr, b.data(), 16);
-  return sizeof(sockaddr_in6);
+  return core::toSockaddr(ep, ss);
 }
 
 }  // namespace vpnleak::server
