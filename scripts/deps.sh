@@ -9,8 +9,8 @@ build=(cmake ninja-build g++ pkg-config make
   libmnl-dev libnftables-dev libpcap-dev libboost-dev libsqlite3-dev libhiredis-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev)
-lab=(iproute2 nftables wireguard-go wireguard-tools openvpn unbound dnsmasq isc-dhcp-client
-  tcpdump curl dnsutils redis-server chromium procps psmisc iputils-ping coturn)
+lab=(iproute2 nftables wireguard-go wireguard-tools openvpn openssl unbound dnsmasq isc-dhcp-client
+  tcpdump curl dnsutils redis-server chromium procps psmisc iputils-ping coturn radvd)
 bench=(nsd dnsperf nginx-light wrk tshark)
 
 want=("${build[@]}" "${lab[@]}")

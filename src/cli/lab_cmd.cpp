@@ -18,7 +18,9 @@ namespace {
 struct LabArgs {
   lab::LabOptions opts;
   std::string dns = "vpn";
+  std::string vpn = "wireguard";
   std::string wg = "auto";
+  bool wg_given = false;  // --wg on the command line
   bool json = false;
   bool keep = false;
   bool no_server = false;
@@ -34,6 +36,10 @@ int runUp(const LabArgs& a) {
     o.server_binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   }
   o.dns = a.dns == "isp" ? lab::DnsMode::kIsp : lab::DnsMode::kVpn;
+  o.vpn = lab::parseVpnKind(a.vpn).value_or(lab::VpnKind::kWireGuard);
+  if (a.wg_given && o.vpn != lab::VpnKind::kWireGuard) {
+    return fail(2, "--wg " + a.wg + " applies to --vpn wireguard only, not --vpn " + a.vpn);
+  }
   o.wg = a.wg == "kernel" ? lab::WgImpl::kKernel
          : a.wg == "go"   ? lab::WgImpl::kGo
                           : lab::WgImpl::kAuto;
@@ -83,6 +89,12 @@ int runExec(const LabArgs& a) {
   return fail(3, "cannot execute 'ip': " + std::string(std::strerror(errno)));
 }
 
+void addVpnFlag(CLI::App* sub, std::string& vpn) {
+  sub->add_option("--vpn", vpn, "The lab's VPN: WireGuard or OpenVPN (certificates made per lab)")
+      ->check(CLI::IsMember({"wireguard", "openvpn"}))
+      ->capture_default_str();
+}
+
 void addCommonFlags(CLI::App* sub, LabArgs& a, bool json) {
   sub->add_option("--prefix", a.opts.prefix, "Name prefix of the lab's namespaces")
       ->capture_default_str();
@@ -102,14 +114,18 @@ void addLabCommand(CLI::App& root, Action& action) {
   up->add_option("--dns", args->dns, "The client's resolver: the VPN's or the ISP's")
       ->check(CLI::IsMember({"vpn", "isp"}))
       ->capture_default_str();
-  up->add_option("--wg", args->wg, "WireGuard implementation")
-      ->check(CLI::IsMember({"auto", "kernel", "go"}))
-      ->capture_default_str();
+  addVpnFlag(up, args->vpn);
+  auto* wg = up->add_option("--wg", args->wg, "WireGuard implementation (--vpn wireguard)")
+                 ->check(CLI::IsMember({"auto", "kernel", "go"}))
+                 ->capture_default_str();
   up->add_option("--zone", args->opts.zone, "DNS zone of the leak-test server")
       ->capture_default_str();
   up->add_flag("--no-server", args->no_server,
                "Do not start the leak-test server (vpnleak server) in the server node");
-  up->callback([&action, args] { action = [args] { return runUp(*args); }; });
+  up->callback([&action, args, wg] {
+    args->wg_given = wg->count() > 0;
+    action = [args] { return runUp(*args); };
+  });
 
   auto* down = lab->add_subcommand("down", "Remove everything the lab made (idempotent)");
   addCommonFlags(down, *args, false);
@@ -135,6 +151,7 @@ void addLabCommand(CLI::App& root, Action& action) {
                   "Comma-separated scenario ids (default: all): reconnect, iface-flap, dns-isp, "
                   "ipv6-native, tunnelvision, endpoint-blocked, dns-hardcoded, webrtc");
   run->add_option("--runs", ra->runs, "Faults per scenario and guard mode")->capture_default_str();
+  addVpnFlag(run, args->vpn);
   run->add_flag("--json", ra->json, "One JSON document (schema vpnleak.run/1)");
   run->add_option("--junit", ra->junit, "Write JUnit XML here (one testcase per scenario x guard)");
   run->add_option("--html", ra->html, "Write a self-contained HTML report with a timeline here");
@@ -149,6 +166,7 @@ void addLabCommand(CLI::App& root, Action& action) {
     action = [args, ra] {
       RunArgs r = *ra;
       r.prefix = args->opts.prefix;
+      r.vpn = lab::parseVpnKind(args->vpn).value_or(lab::VpnKind::kWireGuard);
       return runLabAssessment(r);
     };
   });

@@ -7,9 +7,11 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "cli/app.hpp"
 #include "lab/assessment.hpp"
+#include "lab/checkpoints.hpp"
 #include "lab/plan.hpp"
 #include "lab/verdict.hpp"
 #include "report/html.hpp"
@@ -42,8 +44,9 @@ void printLabStatus(const core::Json& doc, std::ostream& out) {
   }
   const auto& t = doc["tunnel"];
   out << "  tunnel   " << t.value("kind", "") << " (" << t.value("impl", "?") << ") "
-      << t["client_iface"].get<std::string>() << " -> " << t["endpoint"].get<std::string>()
-      << ", fwmark " << t["fwmark"] << ", " << (t.value("ipv6", false) ? "IPv4+IPv6" : "IPv4 only");
+      << t["client_iface"].get<std::string>() << " -> " << t["endpoint"].get<std::string>();
+  if (t.contains("fwmark") && !t["fwmark"].is_null()) out << ", fwmark " << t["fwmark"];
+  out << ", " << (t.value("ipv6", false) ? "IPv4+IPv6" : "IPv4 only");
   if (t.contains("last_handshake_s") && !t["last_handshake_s"].is_null()) {
     out << ", handshake " << t["last_handshake_s"] << " s ago";
   }
@@ -92,6 +95,34 @@ std::string summaryLine(const core::Json& doc) {
          " runs each, " + std::to_string(doc.value("duration_ms", 0LL) / 1000) + " s";
 }
 
+// "dns 120, ipv6 3": the counted leaks per class, non-zero ones only; "-" for none.
+std::string byClassText(const core::Json& r) {
+  std::string s;
+  const auto counts = r.value("leaks_by_class", core::Json::object());
+  for (const auto& [cls, n] : counts.items()) {
+    if (n.get<std::uint64_t>() > 0) s += (s.empty() ? "" : ", ") + cls + " " + n.dump();
+  }
+  return s.empty() ? "-" : s;
+}
+
+// One line for a defined point's command (checkpoints.hpp); empty when it did not run.
+std::string pointText(const core::Json& r, const char* point, const char* command) {
+  const auto p = r.value("points", core::Json::object());
+  if (!p.contains(point) || !p[point].is_object() || !p[point].contains(command)) return "";
+  const auto& c = p[point][command];
+  return std::string(command) == "test" ? lab::testLine(c) : lab::auditLine(c);
+}
+
+std::string pointsBlock(const core::Json& r) {
+  std::string s;
+  for (const auto& [point, command] :
+       {std::pair{"steady", "audit"}, std::pair{"steady", "test"}, std::pair{"fault", "audit"}}) {
+    const auto line = pointText(r, point, command);
+    if (!line.empty()) s += std::string(point) + " " + command + ": " + line + "\n";
+  }
+  return s;
+}
+
 bool writeFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::trunc);
   f << text;
@@ -104,7 +135,7 @@ void printAssessment(const core::Json& doc, std::ostream& out) {
   out << std::left << std::setw(18) << "SCENARIO" << std::setw(7) << "GUARD" << std::setw(16)
       << "VERDICT" << std::right << std::setw(8) << "LEAKED" << std::setw(10) << "MEDIAN_MS"
       << std::setw(8) << "P95_MS" << std::setw(8) << "MAX_MS"
-      << "\n";
+      << "  BY CLASS\n";
   for (const auto& s : doc["scenarios"]) {
     for (const auto& r : s["results"]) {
       out << std::left << std::setw(18) << s["id"].get<std::string>() << std::setw(7)
@@ -114,8 +145,19 @@ void printAssessment(const core::Json& doc, std::ostream& out) {
         out << std::setw(10) << fmtMs(r["window_ms"], "median") << std::setw(8)
             << fmtMs(r["window_ms"], "p95") << std::setw(8) << fmtMs(r["window_ms"], "max");
       }
+      if (r.contains("leaks_by_class")) out << "  " << byClassText(r);
       if (r.contains("error")) out << "  " << r["error"].get<std::string>();
       out << "\n";
+    }
+  }
+  out << "\nAt the defined points (steady: after setup and guard; fault: inside the first one):\n";
+  for (const auto& s : doc["scenarios"]) {
+    for (const auto& r : s["results"]) {
+      const auto block = pointsBlock(r);
+      if (block.empty()) continue;
+      out << s["id"].get<std::string>() << " guard " << r.value("guard", "?") << "\n";
+      std::istringstream lines(block);
+      for (std::string l; std::getline(lines, l);) out << "  " << l << "\n";
     }
   }
   out << "\n"
@@ -139,18 +181,22 @@ std::string assessmentJunit(const core::Json& doc) {
         c.message = r.value("error", "the scenario did not run");
       } else if (verdict == "fail") {
         c.status = "leak";
-        c.message = leaked + " packets leaked with the guard on";
+        c.message = leaked + " packets leaked with the guard on (" + byClassText(r) + ")";
       } else if (verdict == "not-reproduced") {
         c.status = "leak";
         c.message = "expected a leak with the guard off, none seen: the lab did not reproduce it";
       } else {
         c.status = "pass";
-        c.message = verdict == "leak" ? "finding (guard off): " + leaked + " packets leaked"
+        c.message = verdict == "leak" ? "finding (guard off): " + leaked + " packets leaked (" +
+                                            byClassText(r) + ")"
                                       : "no leaked packets";
       }
+      // A passing testcase has no message in JUnit: the output says what was found.
+      c.output = c.message + "\n";
       if (r.contains("evidence")) {
         for (const auto& e : r["evidence"]) c.output += e.get<std::string>() + "\n";
       }
+      c.output += pointsBlock(r);
       cases.push_back(std::move(c));
     }
   }
@@ -179,6 +225,13 @@ std::string assessmentHtml(const core::Json& doc) {
         }
       }
       row.note = r.value("error", "");
+      if (r.contains("leaks_by_class")) row.by_class = byClassText(r);
+      for (const auto& e : r.value("evidence", core::Json::array())) {
+        row.evidence.push_back(e.get<std::string>());
+      }
+      row.steady_audit = pointText(r, "steady", "audit");
+      row.steady_test = pointText(r, "steady", "test");
+      row.fault_audit = pointText(r, "fault", "audit");
       rows.push_back(std::move(row));
     }
   }
@@ -194,6 +247,7 @@ int runLabAssessment(const RunArgs& a) {
   ao.keep = a.keep;
   ao.vpn_cmd = a.vpn_cmd;
   ao.vpn_down_cmd = a.vpn_down_cmd;
+  ao.vpn = a.vpn;
   std::error_code ec;
   ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "lab/plan.hpp"
 
 namespace vpnleak::cli {
 
@@ -21,6 +22,7 @@ struct RunArgs {
   std::string junit;  // file paths; empty: none
   std::string html;
   std::string vpn_cmd, vpn_down_cmd;
+  lab::VpnKind vpn = lab::VpnKind::kWireGuard;
 };
 
 // The verdict table of a "vpnleak.run/1" document.

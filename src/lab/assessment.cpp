@@ -5,7 +5,9 @@
 
 #include "core/process.hpp"
 #include "lab/byo_vpn.hpp"
+#include "lab/checkpoints.hpp"
 #include "lab/lab.hpp"
+#include "lab/lan_monitor.hpp"
 #include "lab/measure.hpp"
 #include "lab/scenarios.hpp"
 #include "lab/verdict.hpp"
@@ -19,6 +21,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kSettle = std::chrono::milliseconds(500);  // after each restore
 constexpr auto kLead = std::chrono::milliseconds(300);    // traffic before the first fault
+constexpr std::size_t kEvidence = 5;                      // leak events quoted per result
 
 long long msSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -31,15 +34,39 @@ core::Status guardCli(const AssessmentOptions& opts, const LabPlan& plan,
   return core::runChecked(argv, core::RunOptions::withTimeout(std::chrono::seconds(30)));
 }
 
-core::Status guardUp(const AssessmentOptions& opts, const LabPlan& plan) {
+core::Status guardUp(const AssessmentOptions& opts, const LabPlan& plan,
+                     const std::vector<std::string>& extra) {
   const auto& t = plan.tunnel;
-  return guardCli(
-      opts, plan,
-      {"up", "--tunnel", t.client_iface, "--endpoint", t.endpoint.toString() + "/udp", "--dns",
-       plan.vpn_resolver_v4.toString(), "--ipv6", "block", "--fwmark", std::to_string(t.fwmark)});
+  std::vector<std::string> args{"up", "--tunnel", t.client_iface, "--endpoint",
+                                t.endpoint.toString() + "/udp"};
+  args.insert(args.end(), {"--dns", plan.vpn_resolver_v4.toString(), "--ipv6", "block"});
+  // OpenVPN marks nothing: its endpoint rule then covers any socket (the host route's path).
+  if (t.fwmark) args.insert(args.end(), {"--fwmark", std::to_string(*t.fwmark)});
+  args.insert(args.end(), extra.begin(), extra.end());  // the scenario's (Scenario::guard_args)
+  return guardCli(opts, plan, args);
 }
 
-// Everything between `lab up` and `lab down` of one scenario × guard mode.
+// The fault and its restore, once per run; returns the time of each fault. The first fault's
+// hold also runs the "fault" point (checkpoints.hpp) into FAULT_POINT.
+core::Result<std::vector<double>> injectFaults(const Scenario& s, const Scenario::Step& fault,
+                                               const Scenario::Step& restore,
+                                               const AssessmentOptions& opts, const LabPlan& plan,
+                                               Json& fault_point) {
+  std::vector<double> faults;
+  for (int r = 0; r < opts.runs; ++r) {
+    faults.push_back(wallSeconds());
+    if (fault) VL_TRY(fault(plan));
+    const auto held = Clock::now();
+    if (r == 0) fault_point = {{"audit", auditPoint(opts.self, plan)}};
+    std::this_thread::sleep_until(held + s.hold);
+    if (restore) VL_TRY(restore(plan));
+    std::this_thread::sleep_for(kSettle);
+  }
+  return faults;
+}
+
+// Everything between `lab up` and `lab down` of one scenario × guard mode: the setup, the guard,
+// the steady-state point, then the monitor on the client's LAN side for the traffic and faults.
 core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOptions& opts,
                            const LabPlan& plan) {
   Scenario::Step fault = s.fault;
@@ -52,36 +79,24 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
     }
   }
   if (s.setup) VL_TRY(s.setup(plan));
-  if (guard_on) VL_TRY(guardUp(opts, plan));
-  LanCapture cap(plan.netns("router"), "lan0", "in",
-                 // /tmp: tcpdump drops privileges before it opens the file
-                 "/tmp/vpnleak-run-" + opts.prefix + s.id + (guard_on ? "-on" : "-off") + ".pcap");
-  VL_TRY(cap.start());
+  if (guard_on) VL_TRY(guardUp(opts, plan, s.guard_args));
+  // Before the monitor starts: the test's own probes never count as the scenario's leaks.
+  Json points{
+      {"steady", {{"audit", auditPoint(opts.self, plan)}, {"test", testPoint(opts.self, plan)}}}};
+  LanMonitor monitor(opts.self, plan, std::string("monitor-") + (guard_on ? "on" : "off"));
+  VL_TRY(monitor.start());
   Traffic traffic(plan.netns("client"), s.traffic(plan));
   traffic.start();
   std::this_thread::sleep_for(kLead);
-  std::vector<double> faults;
-  for (int r = 0; r < opts.runs; ++r) {
-    faults.push_back(wallSeconds());
-    if (fault) VL_TRY(fault(plan));
-    std::this_thread::sleep_for(s.hold);
-    if (restore) VL_TRY(restore(plan));
-    std::this_thread::sleep_for(kSettle);
-  }
+  VL_TRY_ASSIGN(const auto faults, injectFaults(s, fault, restore, opts, plan, points["fault"]));
   traffic.stop();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  cap.stop();
-  std::string filter = leakFilter(plan.tunnel.endpoint);
-  if (!s.only.empty()) filter = "(" + filter + ") and (" + s.only + ")";
-  VL_TRY_ASSIGN(const auto times, cap.times(filter));
-  std::vector<RunMeasure> runs;
-  for (std::size_t i = 0; i < faults.size(); ++i) {
-    const double end = i + 1 < faults.size() ? faults[i + 1] : faults[i] + 3600.0;
-    runs.push_back(measureRun(times, faults[i], end));
-  }
-  Json result = modeResult(guard_on, s.leaks_without_guard, runs);
+  VL_TRY_ASSIGN(auto seen, monitor.stop());
+  const auto runs = classifyRuns(std::move(seen.leaks), faults, s.only);
+  Json result = modeResult(guard_on, s.leaks_without_guard, runs, s.only, kEvidence);
   result["packets_sent"] = traffic.sent();
-  result["evidence"] = cap.sample(filter, 5);
+  applyMonitorSummary(result, *seen.summary);
+  result["points"] = std::move(points);
   return result;
 }
 
@@ -93,7 +108,8 @@ core::Result<Json> runMode(const Scenario& s, bool guard_on, const AssessmentOpt
   LabOptions lo;
   lo.prefix = opts.prefix;
   lo.dns = s.dns;
-  if (s.leak_server) lo.server_binary = opts.self;
+  lo.vpn = opts.vpn;
+  lo.server_binary = opts.self;  // every lab: the steady-state `vpnleak test` needs it
   VL_TRY(up(lo));
   Json result;
   if (auto plan = load(opts.prefix); !plan) {
@@ -104,6 +120,7 @@ core::Result<Json> runMode(const Scenario& s, bool guard_on, const AssessmentOpt
     auto r = measure(s, guard_on, opts, *plan);
     if (r) {
       result = std::move(*r);
+      if (s.evidence) result["observed"] = s.evidence(*plan);
     } else {
       result = {
           {"guard", guard_on ? "on" : "off"}, {"verdict", "error"}, {"error", r.error().message()}};
@@ -128,6 +145,11 @@ core::Status validate(const AssessmentOptions& opts) {
     return core::makeError(core::Errc::kInvalidArgument,
                            "--vpn-cmd and --vpn-down-cmd go together: give both or neither");
   }
+  if (!opts.vpn_cmd.empty() && opts.vpn != VpnKind::kWireGuard) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "--vpn-cmd replaces the lab's WireGuard client: use it with --vpn "
+                           "wireguard");
+  }
   if (opts.runs < 1 || opts.runs > 100) {
     return core::makeError(core::Errc::kInvalidArgument,
                            "--runs " + std::to_string(opts.runs) + ": expected 1 to 100");
@@ -148,7 +170,7 @@ core::Result<Json> runAssessment(const AssessmentOptions& opts) {
   const auto started = Clock::now();
   auto doc = core::jsonDocument("vpnleak.run/1");
   doc["prefix"] = opts.prefix;
-  doc["vpn"] = opts.vpn_cmd.empty() ? "wireguard" : "command";
+  doc["vpn"] = opts.vpn_cmd.empty() ? vpnKindName(opts.vpn) : "command";
   if (!opts.vpn_cmd.empty()) doc["vpn_cmd"] = opts.vpn_cmd;
   doc["runs"] = opts.runs;
   Json list = Json::array();

@@ -1,4 +1,4 @@
-// `lab run`: the scenario catalogue (scenarios.hpp) against the lab's WireGuard, each scenario
+// `lab run`: the scenario catalogue (scenarios.hpp) against the lab's VPN, each scenario
 // with the guard off and on, measured on the client's LAN side (measure.hpp) and judged by the
 // rules in verdict.hpp.
 #pragma once
@@ -9,6 +9,7 @@
 
 #include "core/json.hpp"
 #include "core/result.hpp"
+#include "lab/plan.hpp"
 
 namespace vpnleak::lab {
 
@@ -17,6 +18,7 @@ struct AssessmentOptions {
   std::vector<std::string> scenarios;  // ids; empty: the whole catalogue
   int runs = 3;                        // faults per scenario and guard mode
   std::string self;                    // the vpnleak binary, run as `vpnleak guard`
+  VpnKind vpn = VpnKind::kWireGuard;   // the lab's own VPN
   bool keep = false;                   // leave the last lab up
   std::string vpn_cmd;       // bring-your-own VPN client (byo_vpn.hpp); empty: the lab's own
   std::string vpn_down_cmd;  // takes it down for the reconnect fault; needed with vpn_cmd

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <fstream>
+#include <thread>
 
 #include "core/unique_fd.hpp"
 
@@ -44,6 +46,29 @@ core::Result<pid_t> LabContext::daemon(const std::string& ns, const std::string&
   pids << *pid << ' ' << argv.front() << ' ' << name << '\n';
   if (!pids) return core::sysError("write " + path("pids"));
   return pid;
+}
+
+bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+std::string LabContext::readLine(const std::string& file) const {
+  std::ifstream f(path(file));
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+long long LabContext::readNumber(const std::string& file) const {
+  const auto line = readLine(file);
+  long long v = 0;
+  std::from_chars(line.data(), line.data() + line.size(), v);
+  return v;
 }
 
 core::Status LabContext::writeFile(const std::string& file, const std::string& content) const {

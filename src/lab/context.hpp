@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,11 +33,18 @@ class LabContext {
   core::Result<pid_t> daemon(const std::string& ns, const std::string& name,
                              const std::vector<std::string>& argv) const;
   core::Status writeFile(const std::string& file, const std::string& content) const;
+  // The first line of DIR/FILE ("" when it is missing), and that line as a number (0 when it is
+  // missing or not a number): a token or a pid the lab kept.
+  [[nodiscard]] std::string readLine(const std::string& file) const;
+  [[nodiscard]] long long readNumber(const std::string& file) const;
 
  private:
   std::string dir_;
 };
 
 std::vector<std::string> inNetns(const std::string& ns, const std::vector<std::string>& argv);
+
+// Polls cond every 20 ms until it holds (true) or limit has passed (false).
+bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds limit);
 
 }  // namespace vpnleak::lab

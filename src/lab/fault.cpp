@@ -2,14 +2,15 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/file.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "lab/context.hpp"
 #include "lab/lab.hpp"
+#include "lab/openvpn.hpp"
+#include "lab/vpn_driver.hpp"
 
 namespace vpnleak::lab {
 
@@ -28,10 +29,8 @@ bool linkExists(const std::string& ns, const std::string& iface) {
 
 // "kernel" or "wireguard-go", as `lab up` recorded it.
 std::string recordedImpl(const std::string& prefix) {
-  std::ifstream f(stateDir(prefix) + "/state.json");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto j = core::parseJson(ss.str(), "state.json");
+  auto j =
+      core::parseJson(core::readFile(stateDir(prefix) + "/state.json").value_or(""), "state.json");
   if (!j || !j->contains("vpn")) return "wireguard-go";
   return (*j)["vpn"].value("impl", "wireguard-go");
 }
@@ -50,36 +49,40 @@ Status createIface(const LabPlan& plan, const LabContext& ctx, const std::string
   return core::makeError(Errc::kTimeout, "wireguard-go did not create " + iface + " in time");
 }
 
+// WireGuard's default routes in table 51820 (wg-quick's), for each tunnelled family.
+Status replaceTableDefaults(const LabPlan& plan, const LabContext& ctx) {
+  const auto& t = plan.tunnel;
+  const auto ns = plan.netns("client");
+  const auto table = std::to_string(t.table.value());
+  VL_TRY(ctx.ip(ns, {"-4", "route", "replace", "default", "dev", t.client_iface, "table", table}));
+  if (t.client_v6) {
+    VL_TRY(
+        ctx.ip(ns, {"-6", "route", "replace", "default", "dev", t.client_iface, "table", table}));
+  }
+  return {};
+}
+
 Status configure(const LabPlan& plan, const LabContext& ctx) {
   const auto& t = plan.tunnel;
   const auto ns = plan.netns("client");
-  auto pub = core::run({"wg", "pubkey"}, core::RunOptions::withInput([&] {
-                         std::ifstream f(ctx.path("server.key"));
-                         std::stringstream ss;
-                         ss << f.rdbuf();
-                         return ss.str();
-                       }()));
+  auto pub =
+      core::run({"wg", "pubkey"},
+                core::RunOptions::withInput(core::readFile(ctx.path("server.key")).value_or("")));
   if (!pub || !pub->ok()) return core::makeError(Errc::kEnvironment, "'wg pubkey' failed");
   const std::string server_pub = pub->out.substr(0, pub->out.find('\n'));
   std::string allowed = "0.0.0.0/0";
   if (t.client_v6) allowed += ",::/0";
   VL_TRY(
       ctx.exec(ns, {"wg", "set", t.client_iface, "private-key", ctx.path("client.key"), "fwmark",
-                    std::to_string(t.fwmark), "peer", server_pub, "endpoint", t.endpoint.toString(),
-                    "allowed-ips", allowed, "persistent-keepalive", "25"}));
+                    std::to_string(t.fwmark.value()), "peer", server_pub, "endpoint",
+                    t.endpoint.toString(), "allowed-ips", allowed, "persistent-keepalive", "25"}));
   VL_TRY(ctx.ip(ns, {"address", "add", t.client_v4.cidr(), "dev", t.client_iface}));
   if (t.client_v6) {
     VL_TRY(ctx.ip(ns, {"address", "add", t.client_v6->cidr(), "dev", t.client_iface, "nodad"}));
   }
   VL_TRY(ctx.ip(ns, {"link", "set", t.client_iface, "mtu", std::to_string(t.mtu), "up"}));
   // The interface's routes went with it; the policy rules did not (they name no interface).
-  VL_TRY(ctx.ip(ns, {"-4", "route", "replace", "default", "dev", t.client_iface, "table",
-                     std::to_string(t.table)}));
-  if (t.client_v6) {
-    VL_TRY(ctx.ip(ns, {"-6", "route", "replace", "default", "dev", t.client_iface, "table",
-                       std::to_string(t.table)}));
-  }
-  return {};
+  return replaceTableDefaults(plan, ctx);
 }
 
 }  // namespace
@@ -90,6 +93,13 @@ Status restoreTunnel(const std::string& prefix, std::chrono::milliseconds timeou
   const LabContext ctx(stateDir(prefix));
   const auto ns = plan.netns("client");
   if (linkExists(ns, plan.tunnel.client_iface)) return {};
+  if (plan.options.vpn == VpnKind::kOpenVpn) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    VL_TRY(startOpenVpnClient(plan, ctx, left));
+    log::info("lab tunnel restored", {{"prefix", prefix}, {"iface", plan.tunnel.client_iface}});
+    return {};
+  }
   VL_TRY(createIface(plan, ctx, recordedImpl(prefix), deadline));
   VL_TRY(configure(plan, ctx));
   const auto target = plan.tunnel.server_v4.address.toString();
@@ -102,6 +112,23 @@ Status restoreTunnel(const std::string& prefix, std::chrono::milliseconds timeou
   }
   return core::makeError(Errc::kTimeout, "the restored tunnel passes no traffic: ping " + target +
                                              " from " + ns + " failed until the timeout");
+}
+
+Status restoreTunnelLink(const LabPlan& plan) {
+  const LabContext ctx(stateDir(plan.options.prefix));
+  const auto& t = plan.tunnel;
+  VL_TRY(ctx.ip(plan.netns("client"), {"link", "set", t.client_iface, "up"}));
+  if (t.client_v6) {  // IPv6 addresses do not survive a link down; IPv4 ones do
+    VL_TRY(ctx.ip(plan.netns("client"),
+                  {"address", "replace", t.client_v6->cidr(), "dev", t.client_iface, "nodad"}));
+  }
+  VL_TRY(plan.options.vpn == VpnKind::kOpenVpn ? restoreOpenVpnRoutes(plan, ctx)
+                                               : replaceTableDefaults(plan, ctx));
+  if (!waitForTunnel(plan, ctx, std::chrono::seconds(5))) {
+    return core::makeError(
+        Errc::kTimeout, "the tunnel passes no traffic after " + t.client_iface + " came back up");
+  }
+  return {};
 }
 
 }  // namespace vpnleak::lab

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "core/unique_fd.hpp"
@@ -52,9 +53,14 @@ Status checkEnvironment(const LabOptions& opts) {
     return core::makeError(Errc::kEnvironment,
                            "lab needs root (network namespaces); run it as root or with sudo");
   }
-  std::vector<std::string> tools{"ip",  "nft",  "wg",    "unbound", "unbound-checkconf",
+  std::vector<std::string> tools{"ip",  "nft",  "unbound", "unbound-checkconf",
                                  "dig", "ping", "sysctl"};
-  if (opts.wg != WgImpl::kKernel) tools.emplace_back("wireguard-go");
+  if (opts.vpn == VpnKind::kOpenVpn) {
+    tools.insert(tools.end(), {"openvpn", "openssl"});
+  } else {
+    tools.emplace_back("wg");
+    if (opts.wg != WgImpl::kKernel) tools.emplace_back("wireguard-go");
+  }
   if (!opts.server_binary.empty()) tools.emplace_back("curl");
   for (const auto& t : tools) {
     if (!core::haveExecutable(t)) {
@@ -158,6 +164,7 @@ core::Json optionsToJson(const LabOptions& o) {
   return {{"prefix", o.prefix},
           {"tunnel_ipv6", o.tunnel_ipv6},
           {"dns", o.dns == DnsMode::kVpn ? "vpn" : "isp"},
+          {"vpn", vpnKindName(o.vpn)},
           {"wg", o.wg == WgImpl::kKernel ? "kernel"
                  : o.wg == WgImpl::kGo   ? "go"
                                          : "auto"},
@@ -169,7 +176,7 @@ Status buildLab(const LabPlan& plan, const LabContext& ctx, core::Json& vpn_desc
   VL_TRY(createNodes(plan, ctx));
   VL_TRY(configureNat(plan, ctx));
   VL_TRY(writeClientResolvConf(plan));
-  auto driver = makeWireGuardDriver(plan.options.wg);
+  auto driver = makeVpnDriver(plan.options);
   VL_TRY(driver->up(plan, ctx));
   vpn_desc = driver->describe();
   VL_TRY(startResolvers(plan, ctx));
@@ -252,8 +259,10 @@ Status down(const std::string& prefix) {
     }
     VL_TRY(core::runChecked({"ip", "netns", "del", ns}));
   }
-  const LabPlan plan = makePlan(o);
-  makeWireGuardDriver(WgImpl::kAuto)->cleanup(plan);
+  for (const auto kind : {VpnKind::kWireGuard, VpnKind::kOpenVpn}) {
+    o.vpn = kind;
+    makeVpnDriver(o)->cleanup(makePlan(o));
+  }
   std::error_code ec;
   for (const auto& r : roles()) fs::remove_all(etcNetns(prefix + r), ec);
   fs::remove_all(dir, ec);
@@ -265,15 +274,13 @@ Status down(const std::string& prefix) {
 
 core::Result<LabPlan> load(const std::string& prefix) {
   const std::string file = stateDir(prefix) + "/state.json";
-  std::ifstream f(file);
-  if (!f || !netnsExists(prefix + "client")) {
+  const auto text = core::readFile(file);
+  if (!text || !netnsExists(prefix + "client")) {
     return core::makeError(
         Errc::kNotFound,
         "lab '" + prefix + "' is not up; run 'vpnleak lab up --prefix " + prefix + "'");
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto j = core::parseJson(ss.str(), file);
+  auto j = core::parseJson(*text, file);
   if (!j) return j.error();
   const auto& o = (*j)["options"];
   if (!o.is_object()) return core::makeError(Errc::kMalformed, file + ": no options");
@@ -281,6 +288,9 @@ core::Result<LabPlan> load(const std::string& prefix) {
   opts.prefix = o.value("prefix", prefix);
   opts.tunnel_ipv6 = o.value("tunnel_ipv6", false);
   opts.dns = o.value("dns", "vpn") == "isp" ? DnsMode::kIsp : DnsMode::kVpn;
+  const auto vpn = parseVpnKind(o.value("vpn", "wireguard"));
+  if (!vpn) return core::makeError(Errc::kMalformed, file + ": unknown options.vpn");
+  opts.vpn = *vpn;
   const auto wg = o.value("wg", "auto");
   opts.wg = wg == "kernel" ? WgImpl::kKernel : wg == "go" ? WgImpl::kGo : WgImpl::kAuto;
   opts.zone = o.value("zone", "leak.test");
@@ -292,7 +302,7 @@ Status dropTunnel(const std::string& prefix) {
   auto plan = load(prefix);
   if (!plan) return plan.error();
   const LabContext ctx(stateDir(prefix));
-  return makeWireGuardDriver(plan->options.wg)->downClient(*plan, ctx);
+  return makeVpnDriver(plan->options)->downClient(*plan, ctx);
 }
 
 }  // namespace vpnleak::lab

@@ -29,7 +29,8 @@ core::Result<LabPlan> load(const std::string& prefix);
 // Document "vpnleak.lab/1": the plan plus live state (namespaces, processes, handshake).
 core::Json status(const std::string& prefix);
 
-// Removes the client's tunnel interface (fault injection: the tunnel drops).
+// Fault injection, the tunnel drops: WireGuard's client interface is deleted, the OpenVPN client
+// is killed (SIGKILL, as a crash: its tun and routes go, the host route to the server stays).
 core::Status dropTunnel(const std::string& prefix);
 
 }  // namespace vpnleak::lab

@@ -2,15 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "core/process.hpp"
@@ -45,32 +41,6 @@ std::string dnsQuery(std::uint16_t id, const std::string& qname) {
 
 }  // namespace
 
-std::string leakFilter(const core::Endpoint& vpn) {
-  return "(ip or ip6) and not (udp and host " + vpn.address.toString() + " and port " +
-         std::to_string(vpn.port) +
-         ") and not (udp and (port 67 or port 68 or port 546 or port 547))"
-         " and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)"
-         // Link-local multicast (MLD reports, mDNS) never leaves the link: not a VPN leak.
-         " and not dst net ff02::/16 and not dst net 224.0.0.0/24";
-}
-
-std::vector<double> parseTcpdumpTimes(const std::string& text) {
-  std::vector<double> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    const auto sp = line.find(' ');
-    if (sp == std::string::npos || sp == 0) continue;
-    const std::string head = line.substr(0, sp);
-    if (head.find_first_not_of("0123456789.") != std::string::npos) continue;
-    try {
-      out.push_back(std::stod(head));
-    } catch (const std::exception&) {
-      continue;  // not a timestamp: tcpdump's own notes
-    }
-  }
-  return out;
-}
-
 RunMeasure measureRun(const std::vector<double>& leak_times, double fault_s, double end_s) {
   RunMeasure m;
   for (const double t : leak_times) {
@@ -98,67 +68,6 @@ WindowStats windowStats(std::vector<double> values_ms) {
 
 double wallSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-LanCapture::LanCapture(std::string ns, std::string iface, std::string direction, std::string file)
-    : ns_(std::move(ns)),
-      iface_(std::move(iface)),
-      direction_(std::move(direction)),
-      file_(std::move(file)) {}
-
-LanCapture::~LanCapture() {
-  stop();
-  std::error_code ec;
-  std::filesystem::remove(file_, ec);
-  std::filesystem::remove(file_ + ".log", ec);
-}
-
-core::Status LanCapture::start() {
-  const std::string log = file_ + ".log";
-  VL_TRY_ASSIGN(pid_,
-                core::spawnDaemon(inNetns(ns_, {"tcpdump", "--immediate-mode", "-i", iface_, "-Q",
-                                                direction_, "-n", "-U", "-s", "256", "-w", file_}),
-                                  log));
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream f(log);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    if (ss.str().find("listening on") != std::string::npos) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  stop();
-  return core::makeError(core::Errc::kEnvironment,
-                         "tcpdump on " + iface_ + " in " + ns_ + " did not start; see " + log);
-}
-
-void LanCapture::stop() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGINT);  // lets tcpdump flush; -U already writes packet by packet
-    core::terminate(pid_, std::chrono::milliseconds(2000));
-    pid_ = -1;
-  }
-}
-
-core::Result<std::vector<double>> LanCapture::times(const std::string& filter) const {
-  VL_TRY_ASSIGN(const auto r, core::run({"tcpdump", "-r", file_, "-n", "-tt", filter},
-                                        core::RunOptions::withTimeout(std::chrono::seconds(30))));
-  if (r.exit_code != 0) {
-    return core::makeError(core::Errc::kEnvironment,
-                           "tcpdump -r " + file_ + " failed: " + r.err.substr(0, r.err.find('\n')));
-  }
-  return parseTcpdumpTimes(r.out);
-}
-
-std::vector<std::string> LanCapture::sample(const std::string& filter, std::size_t max) const {
-  std::vector<std::string> lines;
-  auto r = core::run({"tcpdump", "-r", file_, "-n", "-tt", "-c", std::to_string(max), filter},
-                     core::RunOptions::withTimeout(std::chrono::seconds(30)));
-  if (!r) return lines;
-  std::istringstream in(r->out);
-  for (std::string l; std::getline(in, l) && lines.size() < max;) {
-    if (!l.empty()) lines.push_back(l);
-  }
-  return lines;
 }
 
 void Traffic::start() {

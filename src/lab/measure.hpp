@@ -1,5 +1,5 @@
-// Measuring leaks on the wire: a tcpdump capture on the client's LAN side, background traffic
-// from the client, and the pure arithmetic that turns leaked-packet timestamps into leak windows.
+// Measuring leaks on the wire: background traffic from the client, and the pure arithmetic that
+// turns leaked-packet timestamps into leak windows (the packets come from lan_monitor.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -15,14 +15,6 @@
 
 namespace vpnleak::lab {
 
-// A pcap filter matching what the client sends outside the tunnel: everything but the tunnel's
-// own UDP to the endpoint, DHCP/DHCPv6, NDP and link-local multicast (ARP is not IP, so never
-// matches).
-std::string leakFilter(const core::Endpoint& vpn);
-
-// The epoch timestamps (seconds) at the start of `tcpdump -tt` lines; other lines are skipped.
-std::vector<double> parseTcpdumpTimes(const std::string& text);
-
 // One fault: the leaked packets between the fault (fault_s) and the next run (end_s), and the
 // leak window from the fault to the first and to the last of them.
 struct RunMeasure {
@@ -37,31 +29,8 @@ struct WindowStats {
 };
 WindowStats windowStats(std::vector<double> values_ms);
 
-// Seconds since the epoch, the clock tcpdump -tt prints.
+// Seconds since the epoch, the clock of the monitor's event times.
 double wallSeconds();
-
-// tcpdump in NS on IFACE, packets the client sent (direction in, as seen by the router, or out
-// when captured in the client itself), written to FILE. Stopped by its pid; FILE and its log
-// are removed with the object.
-class LanCapture {
- public:
-  LanCapture(std::string ns, std::string iface, std::string direction, std::string file);
-  ~LanCapture();
-  LanCapture(const LanCapture&) = delete;
-  LanCapture& operator=(const LanCapture&) = delete;
-
-  // Returns once tcpdump listens (at most 10 s).
-  core::Status start();
-  void stop();
-  // Timestamps of the captured packets matching FILTER.
-  [[nodiscard]] core::Result<std::vector<double>> times(const std::string& filter) const;
-  // A few matching packets as tcpdump prints them: evidence for the report.
-  [[nodiscard]] std::vector<std::string> sample(const std::string& filter, std::size_t max) const;
-
- private:
-  std::string ns_, iface_, direction_, file_;
-  pid_t pid_ = -1;
-};
 
 // What the client keeps sending during a scenario, each every 10 ms from inside the namespace.
 struct TrafficPlan {
@@ -76,6 +45,8 @@ class Traffic {
   ~Traffic() { stop(); }
   Traffic(const Traffic&) = delete;
   Traffic& operator=(const Traffic&) = delete;
+  Traffic(Traffic&&) = delete;
+  Traffic& operator=(Traffic&&) = delete;
 
   void start();
   void stop();

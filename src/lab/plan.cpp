@@ -25,6 +25,16 @@ bool validLabel(std::string_view label) {
 
 }  // namespace
 
+std::string vpnKindName(VpnKind kind) {
+  return kind == VpnKind::kOpenVpn ? "openvpn" : "wireguard";
+}
+
+std::optional<VpnKind> parseVpnKind(std::string_view name) {
+  if (name == "wireguard") return VpnKind::kWireGuard;
+  if (name == "openvpn") return VpnKind::kOpenVpn;
+  return std::nullopt;
+}
+
 const std::vector<std::string>& roles() {
   static const std::vector<std::string> kRoles{"internet", "server", "router", "vpn", "client"};
   return kRoles;
@@ -91,15 +101,22 @@ LabPlan makePlan(const LabOptions& opts) {
   p.routes = {{"internet", core::Prefix::parse("2001:db8:77::/64").value(), ip("2001:db8:100::2")}};
 
   auto& t = p.tunnel;
-  t.client_iface = pre + "wgc";
-  t.server_iface = pre + "wgs";
+  const bool wg = opts.vpn == VpnKind::kWireGuard;
+  t.client_iface = pre + (wg ? "wgc" : "ovc");
+  t.server_iface = pre + (wg ? "wgs" : "ovs");
   t.client_v4 = addr("10.77.0.2", 24);
   t.server_v4 = addr("10.77.0.1", 24);
   if (opts.tunnel_ipv6) {
     t.client_v6 = addr("fd77:77::2", 64);
     t.server_v6 = addr("fd77:77::1", 64);
   }
-  t.endpoint = core::Endpoint{ip("203.0.113.2"), 51820};
+  t.endpoint = core::Endpoint{ip("203.0.113.2"), static_cast<std::uint16_t>(wg ? 51820 : 1194)};
+  if (wg) {
+    t.fwmark = 51820;
+    t.table = 51820;
+  } else {
+    t.mtu = 1500;  // OpenVPN's default tun-mtu
+  }
 
   p.isp_resolver_v4 = ip("192.168.77.1");
   p.isp_resolver_v6 = ip("2001:db8:77::1");
@@ -165,12 +182,12 @@ core::Json planToJson(const LabPlan& plan) {
       {"zone", plan.options.zone},
       {"nodes", nodes},
       {"tunnel",
-       {{"kind", "wireguard"},
+       {{"kind", vpnKindName(plan.options.vpn)},
         {"client_iface", t.client_iface},
         {"server_iface", t.server_iface},
         {"endpoint", t.endpoint.toString()},
-        {"fwmark", t.fwmark},
-        {"table", t.table},
+        {"fwmark", t.fwmark ? Json(*t.fwmark) : Json(nullptr)},
+        {"table", t.table ? Json(*t.table) : Json(nullptr)},
         {"ipv6", plan.options.tunnel_ipv6}}},
       {"dns",
        {{"mode", plan.options.dns == DnsMode::kVpn ? "vpn" : "isp"},

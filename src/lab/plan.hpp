@@ -1,7 +1,7 @@
 // The lab's topology as values: names, addresses, routes. Pure; `lab up` realises it.
 //
 //   client --lan0-- router --wan0-- internet --to-vpn-- vpn
-//      \___ WireGuard tunnel (fwmark, policy routing) ___/ |
+//      \___ tunnel: WireGuard (fwmark policy routing) or OpenVPN (def1 routes) __/
 //                                   internet --to-server-- server
 //
 // Addresses come from the documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24,
@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip.hpp"
@@ -20,12 +21,18 @@ namespace vpnleak::lab {
 
 enum class DnsMode { kVpn, kIsp };
 enum class WgImpl { kAuto, kKernel, kGo };
+enum class VpnKind { kWireGuard, kOpenVpn };
+
+// "wireguard" / "openvpn", as on the command line and in JSON.
+std::string vpnKindName(VpnKind kind);
+std::optional<VpnKind> parseVpnKind(std::string_view name);
 
 struct LabOptions {
   std::string prefix = "vl-";
   bool tunnel_ipv6 = false;
   DnsMode dns = DnsMode::kVpn;
-  WgImpl wg = WgImpl::kAuto;
+  VpnKind vpn = VpnKind::kWireGuard;
+  WgImpl wg = WgImpl::kAuto;  // WireGuard only
   std::string zone = "leak.test";
   // The vpnleak binary to run as the leak-test server in the server node; empty: no server.
   std::string server_binary;
@@ -72,8 +79,9 @@ struct Tunnel {
   IfaceAddr client_v4, server_v4;
   std::optional<IfaceAddr> client_v6, server_v6;
   core::Endpoint endpoint;  // the VPN server's public address and port
-  std::uint32_t fwmark = 51820;
-  std::uint32_t table = 51820;
+  // wg-quick's policy routing (both 51820); none for OpenVPN, whose client routes def1-style.
+  std::optional<std::uint32_t> fwmark;
+  std::optional<std::uint32_t> table;
   int mtu = 1420;
 };
 

@@ -1,7 +1,6 @@
 #include "lab/scenarios.hpp"
 
 #include <charconv>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,8 +8,10 @@
 #include "lab/context.hpp"
 #include "lab/fault.hpp"
 #include "lab/lab.hpp"
-#include "lab/leak_server.hpp"
 #include "lab/rogue_dhcp.hpp"
+#include "lab/rogue_ra.hpp"
+#include "lab/tunnelcrack.hpp"
+#include "lab/webrtc_browser.hpp"
 
 namespace vpnleak::lab {
 
@@ -61,36 +62,9 @@ Status setTunnelLink(const LabPlan& plan, const std::string& state) {
   return ctx.ip(plan.netns("client"), {"link", "set", plan.tunnel.client_iface, state});
 }
 
-// Link up again, and the table-51820 default route that went down with it back, as a VPN client
-// does on its own after a flap; returns once a ping passes through the tunnel (at most 5 s).
-Status tunnelLinkUp(const LabPlan& plan) {
-  const LabContext ctx(stateDir(plan.options.prefix));
-  const auto ns = plan.netns("client");
-  const auto& t = plan.tunnel;
-  VL_TRY(setTunnelLink(plan, "up"));
-  VL_TRY(ctx.ip(ns, {"-4", "route", "replace", "default", "dev", t.client_iface, "table",
-                     std::to_string(t.table)}));
-  for (int i = 0; i < 5; ++i) {
-    auto r =
-        ctx.run(ns, {"ping", "-c", "1", "-W", "1", "-n", "-q", t.server_v4.address.toString()});
-    if (r && r->ok()) return {};
-  }
-  return core::makeError(core::Errc::kTimeout,
-                         "the tunnel passes no traffic after " + t.client_iface + " came back up");
-}
-
-// `vpnleak test --only webrtc` in the client stands in for the browser: STUN from every local
-// address, as ICE candidate gathering does. Its verdict is not used; the capture judges.
-Status stunFromEveryAddress(const LabPlan& plan) {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  const LabContext ctx(stateDir(plan.options.prefix));
-  VL_TRY(ctx.run(plan.netns("client"),
-                 {self, "test", "--server", leakServerUrl(plan), "--only", "webrtc", "--timeout",
-                  "3000", "--json"},
-                 core::RunOptions::withTimeout(std::chrono::seconds(20))));
-  return {};
-}
+// Link up again, and the routes that went down with it back, as a VPN client does on its own
+// after a flap; returns once a ping passes through the tunnel (at most 5 s).
+Status tunnelLinkUp(const LabPlan& plan) { return restoreTunnelLink(plan); }
 
 std::vector<Scenario> build() {
   std::vector<Scenario> all;
@@ -161,12 +135,59 @@ std::vector<Scenario> build() {
   {
     Scenario s;
     s.id = "webrtc";
-    s.description = "STUN from every local address, as a browser gathering ICE candidates";
+    s.description =
+        "headless Chromium opens the leak server's WebRTC page: ICE gathering sends STUN from "
+        "every interface, the native IPv6 one too";
     s.leak_server = true;
-    s.only = "udp port " + std::to_string(kServerStunPort);  // the STUN the candidates come from
+    s.only = LeakClass::kStun;  // the STUN the candidates come from
     s.traffic = [](const LabPlan&) { return TrafficPlan{}; };
-    s.fault = stunFromEveryAddress;
-    s.hold = std::chrono::milliseconds(300);
+    s.setup = createWebrtcTest;
+    s.fault = startBrowser;
+    s.hold = std::chrono::milliseconds(2500);  // start-up and gathering; restore waits for the post
+    s.restore = [](const LabPlan& p) { return stopBrowser(p); };
+    s.evidence = collectWebrtcEvidence;
+    all.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.id = "rogue-ra";
+    s.description =
+        "IPv4-only LAN and tunnel; a rogue router advertisement (radvd) gives the client an IPv6 "
+        "address and default route";
+    s.traffic = [](const LabPlan& p) { return udpTo(p.server_v6); };
+    s.setup = makeLanIpv4Only;
+    s.fault = [](const LabPlan& p) { return startRogueRa(p); };
+    s.restore = stopRogueRa;
+    s.hold = std::chrono::milliseconds(500);
+    all.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.id = "localnet";
+    s.description =
+        "allow-LAN on; the LAN leases the client an address in the server's public prefix, whose "
+        "connected route beats the tunnel (TunnelCrack LocalNet)";
+    s.traffic = [](const LabPlan& p) { return udpTo(p.server_v4); };
+    s.setup = prepareLocalNetRouter;
+    s.fault = claimServerPrefixAsLocal;
+    s.restore = releaseServerPrefix;
+    s.hold = std::chrono::milliseconds(500);
+    s.guard_args = {"--allow-lan", "--lan-iface", "lan0"};  // the premise of the attack
+    all.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.id = "serverip";
+    s.description =
+        "the VPN server's name, resolved by the LAN's resolver, is spoofed to the server's "
+        "address; the endpoint host route (OpenVPN adds one, wg-quick on Linux does not) "
+        "carries its traffic outside the tunnel (TunnelCrack ServerIP)";
+    s.traffic = [](const LabPlan& p) { return udpTo(p.server_v4); };
+    s.setup = spoofVpnServerName;
+    s.fault = followSpoofedEndpoint;
+    s.restore = restoreVpnEndpoint;
+    s.hold = std::chrono::milliseconds(500);
+    s.evidence = serverIpEvidence;
     all.push_back(std::move(s));
   }
   return all;

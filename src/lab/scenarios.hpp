@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/result.hpp"
+#include "lab/leak_events.hpp"
 #include "lab/measure.hpp"
 #include "lab/plan.hpp"
 
@@ -21,12 +24,20 @@ struct Scenario {
   bool leaks_without_guard = true;
   DnsMode dns = DnsMode::kVpn;
   bool leak_server = false;  // start `vpnleak server` in the server node
-  std::string only;          // a pcap filter narrowing the leaks counted to this class; empty: all
+  // Only leaks of this class (leak_events.hpp) count for the verdict; the others are reported as
+  // ignored. Empty: every leak counts.
+  std::optional<LeakClass> only;
   std::function<TrafficPlan(const LabPlan&)> traffic;
   Step setup;    // once, after `lab up`; may be empty
   Step fault;    // at the start of every run; empty: the leak path is there from the start
   Step restore;  // after the hold time of every run; may be empty
   std::chrono::milliseconds hold{1000};
+  // Appended to `vpnleak guard up` in the guard-on mode (e.g. --allow-lan for LocalNet).
+  std::vector<std::string> guard_args;
+  // After the runs, with the lab still up: what the scenario saw besides the wire (e.g. the leak
+  // server's record of a browser's ICE candidates). In the mode's result as "observed"; may be
+  // empty.
+  std::function<core::Json(const LabPlan&)> evidence;
 };
 
 const std::vector<Scenario>& catalogue();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "core/process.hpp"
 #include "lab/context.hpp"
 #include "lab/lab.hpp"
@@ -14,10 +15,8 @@ namespace vpnleak::lab {
 namespace {
 
 core::Json readState(const std::string& prefix) {
-  std::ifstream f(stateDir(prefix) + "/state.json");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto j = core::parseJson(ss.str(), "state.json");
+  auto j =
+      core::parseJson(core::readFile(stateDir(prefix) + "/state.json").value_or(""), "state.json");
   return j ? *j : core::Json::object();
 }
 

@@ -50,6 +50,42 @@ Json modeResult(bool guard_on, bool expect_leak, const std::vector<RunMeasure>& 
       {"first_ms", statsJson(first)},     {"window_ms", statsJson(last)}};
 }
 
+Json classCounts(const std::array<std::uint64_t, kLeakClasses.size()>& counts) {
+  Json j = Json::object();
+  for (const auto c : kLeakClasses) j[leakClassName(c)] = counts[static_cast<std::size_t>(c)];
+  return j;
+}
+
+Json modeResult(bool guard_on, bool expect_leak, const ClassifiedRuns& c,
+                std::optional<LeakClass> only, std::size_t evidence) {
+  Json r = modeResult(guard_on, expect_leak, c.runs);
+  r["leaks_by_class"] = classCounts(c.by_class);
+  if (only) {
+    r["counted_class"] = leakClassName(*only);
+    r["ignored_by_class"] = classCounts(c.ignored);
+  }
+  r["leaks_before_first_fault"] = c.before_first_fault;
+  Json lines = Json::array();
+  for (std::size_t i = 0; i < c.counted.size() && i < evidence; ++i) {
+    lines.push_back(evidenceLine(c.counted[i]));
+  }
+  r["evidence"] = lines;
+  return r;
+}
+
+void applyMonitorSummary(Json& result, const MonitorSummary& s) {
+  result["monitor"] = {{"packets", s.packets},           {"tunnel", s.tunnel},
+                       {"allowed", s.allowed},           {"leaks", s.leaks},
+                       {"kernel_drops", s.kernel_drops}, {"if_drops", s.if_drops}};
+  const auto drops = s.kernel_drops + s.if_drops;
+  const auto verdict = result.value("verdict", "error");
+  if (drops > 0 && (verdict == "pass" || verdict == "not-reproduced")) {
+    result["verdict"] = "error";
+    result["error"] = "the monitor lost " + std::to_string(drops) +
+                      " packets (kernel/interface drops): no leak seen is not proof of none";
+  }
+}
+
 Json summarize(const Json& scenarios) {
   int cases = 0;
   int pass = 0;

@@ -2,6 +2,7 @@
 // and configures the client's routing the way the real client software does.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -32,5 +33,11 @@ class VpnDriver {
 };
 
 std::unique_ptr<VpnDriver> makeWireGuardDriver(WgImpl impl);
+std::unique_ptr<VpnDriver> makeOpenVpnDriver();
+// The driver for plan.options.vpn (and --wg).
+std::unique_ptr<VpnDriver> makeVpnDriver(const LabOptions& opts);
+
+// True once a ping from the client to the server's tunnel address passes, false after limit.
+bool waitForTunnel(const LabPlan& plan, const LabContext& ctx, std::chrono::milliseconds limit);
 
 }  // namespace vpnleak::lab

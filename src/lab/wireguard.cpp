@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
 
 #include "core/log.hpp"
 #include "lab/vpn_driver.hpp"
@@ -19,15 +18,6 @@ using core::Errc;
 using core::Status;
 
 std::string socketPath(const std::string& iface) { return "/var/run/wireguard/" + iface + ".sock"; }
-
-bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
 
 class WireGuardDriver final : public VpnDriver {
  public:
@@ -88,7 +78,7 @@ class WireGuardDriver final : public VpnDriver {
     used_ = WgImpl::kGo;
     // -f: stay in the foreground as our child; the fork-loop variant must never be used.
     VL_TRY(ctx.daemon(ns, "wireguard-go-" + iface, {"wireguard-go", "-f", iface}));
-    const bool ready = waitFor(
+    const bool ready = waitUntil(
         [&] {
           struct stat st {};
           return ::stat(socketPath(iface).c_str(), &st) == 0;
@@ -120,8 +110,8 @@ class WireGuardDriver final : public VpnDriver {
   Status configureClient(const LabPlan& plan, const LabContext& ctx) {
     const auto& t = plan.tunnel;
     const auto ns = plan.netns("client");
-    const std::string mark = std::to_string(t.fwmark);
-    const std::string table = std::to_string(t.table);
+    const std::string mark = std::to_string(t.fwmark.value());
+    const std::string table = std::to_string(t.table.value());
     std::string allowed = "0.0.0.0/0";
     if (t.client_v6) allowed += ",::/0";
     VL_TRY(ctx.exec(ns, {"wg", "set", t.client_iface, "private-key", ctx.path("client.key"),
@@ -146,13 +136,7 @@ class WireGuardDriver final : public VpnDriver {
   Status waitForHandshake(const LabPlan& plan, const LabContext& ctx) {
     const auto ns = plan.netns("client");
     const auto target = plan.tunnel.server_v4.address.toString();
-    const bool ok = waitFor(
-        [&] {
-          auto r = ctx.run(ns, {"ping", "-c", "1", "-W", "1", "-n", "-q", target});
-          return r && r->ok();
-        },
-        std::chrono::seconds(15));
-    if (!ok) {
+    if (!waitForTunnel(plan, ctx, std::chrono::seconds(15))) {
       return core::makeError(Errc::kEnvironment, "the WireGuard tunnel passes no traffic: ping " +
                                                      target + " from " + ns + " failed for 15 s");
     }

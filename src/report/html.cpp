@@ -82,6 +82,33 @@ std::string timelineSvg(const std::vector<HtmlRow>& rows) {
   return s;
 }
 
+namespace {
+
+std::string evidenceCell(const HtmlRow& r) {
+  std::string h = xmlEscape(r.note.empty() ? r.description : r.note);
+  if (r.evidence.empty()) return h;
+  h += "<details><summary>first leaked packets</summary><pre>";
+  for (const auto& e : r.evidence) h += xmlEscape(e) + "\n";
+  return h + "</pre></details>";
+}
+
+std::string pointsTable(const std::vector<HtmlRow>& rows) {
+  std::string h =
+      "<h2>Audit and test at defined points</h2>\n<p>Steady state: after the setup and the "
+      "guard, before the monitor starts (the test's probes are not counted). During the fault: "
+      "inside the first fault's hold (the audit sends nothing).</p>\n<table>\n<tr><th>scenario"
+      "</th><th>guard</th><th>steady: audit findings</th><th>steady: test checks</th>"
+      "<th>first fault: audit findings</th></tr>\n";
+  for (const auto& r : rows) {
+    h += "<tr><td>" + xmlEscape(r.scenario) + "</td><td>" + xmlEscape(r.guard) + "</td><td>" +
+         xmlEscape(r.steady_audit) + "</td><td>" + xmlEscape(r.steady_test) + "</td><td>" +
+         xmlEscape(r.fault_audit) + "</td></tr>\n";
+  }
+  return h + "</table>\n";
+}
+
+}  // namespace
+
 std::string runReportHtml(const std::string& title, const std::string& summary,
                           const std::vector<HtmlRow>& rows) {
   std::string h =
@@ -89,21 +116,22 @@ std::string runReportHtml(const std::string& title, const std::string& summary,
       xmlEscape(title) +
       "</title>\n<style>body{font-family:sans-serif;margin:2em;color:#222}"
       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-      "text-align:left}td.n{text-align:right}.pass{color:#2e7d32}.leak{color:#ef6c00}"
-      ".fail,.not-reproduced,.error{color:#c62828;font-weight:bold}</style></head>\n<body>\n"
-      "<h1>" +
+      "text-align:left;vertical-align:top}td.n{text-align:right}.pass{color:#2e7d32}"
+      ".leak{color:#ef6c00}.fail,.not-reproduced,.error{color:#c62828;font-weight:bold}"
+      "pre{margin:4px 0;font-size:11px}</style></head>\n<body>\n<h1>" +
       xmlEscape(title) + "</h1>\n<p>" + xmlEscape(summary) +
       "</p>\n<table>\n<tr><th>scenario</th><th>guard</th><th>verdict</th><th>leaked packets</th>"
-      "<th>window median ms</th><th>p95 ms</th><th>max ms</th><th>what</th></tr>\n";
+      "<th>by class</th><th>window median ms</th><th>p95 ms</th><th>max ms</th><th>what</th>"
+      "</tr>\n";
   for (const auto& r : rows) {
     h += "<tr><td>" + xmlEscape(r.scenario) + "</td><td>" + xmlEscape(r.guard) +
          "</td><td class=\"" + xmlEscape(r.verdict) + "\">" + xmlEscape(r.verdict) +
-         "</td><td class=\"n\">" + std::to_string(r.leaked) + "</td><td class=\"n\">" +
-         num(r.median_ms) + "</td><td class=\"n\">" + num(r.p95_ms) + "</td><td class=\"n\">" +
-         num(r.max_ms) + "</td><td>" + xmlEscape(r.note.empty() ? r.description : r.note) +
-         "</td></tr>\n";
+         "</td><td class=\"n\">" + std::to_string(r.leaked) + "</td><td>" + xmlEscape(r.by_class) +
+         "</td><td class=\"n\">" + num(r.median_ms) + "</td><td class=\"n\">" + num(r.p95_ms) +
+         "</td><td class=\"n\">" + num(r.max_ms) + "</td><td>" + evidenceCell(r) + "</td></tr>\n";
   }
-  h += "</table>\n<h2>Leak windows</h2>\n<p>Each bar is one run: from the first to the last "
+  h += "</table>\n" + pointsTable(rows) +
+       "<h2>Leak windows</h2>\n<p>Each bar is one run: from the first to the last "
        "leaked packet, in ms after the fault.</p>\n" +
        timelineSvg(rows) + "</body></html>\n";
   return h;

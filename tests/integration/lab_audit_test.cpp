@@ -7,6 +7,7 @@
 #include "lab/lab.hpp"
 #include "lab/observe.hpp"
 #include "lab/rogue_dhcp.hpp"
+#include "lab_fixture.hpp"
 #include "test_support.hpp"
 
 namespace vpnleak::lab {
@@ -15,17 +16,8 @@ namespace {
 using testing::randomHex;
 using testing::sh;
 
-class LabAuditTest : public ::testing::Test {
+class LabAuditTest : public testing::LabTest {
  protected:
-  void SetUp() override {
-    VL_REQUIRE_ROOT();
-    prefix_ = "vlt" + randomHex(3) + "-";
-  }
-  void TearDown() override {
-    if (!prefix_.empty()) {
-      EXPECT_TRUE(down(prefix_).ok());
-    }
-  }
   LabPlan bringUp(DnsMode dns) {
     LabOptions o;
     o.prefix = prefix_;
@@ -50,7 +42,6 @@ class LabAuditTest : public ::testing::Test {
     }
     return nullptr;
   }
-  std::string prefix_;
 };
 
 TEST_F(LabAuditTest, DefaultLabPredictsTheIpv6LeakAndNoKillSwitch) {

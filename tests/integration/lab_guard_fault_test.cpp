@@ -33,7 +33,7 @@ struct LabGuardFault : ::testing::Test {
     return {"--tunnel",   t.client_iface,
             "--endpoint", t.endpoint.toString() + "/udp",
             "--dns",      plan.vpn_resolver_v4.toString(),
-            "--fwmark",   std::to_string(t.fwmark)};
+            "--fwmark",   std::to_string(*t.fwmark)};
   }
 
   [[nodiscard]] TrafficGenerator::Targets targets() const {

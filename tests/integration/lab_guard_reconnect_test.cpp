@@ -42,9 +42,10 @@ TEST(LabGuardReconnect, TwentyTunnelRestartsLeakNothing) {
                                   << summarize(cap.packets("")) << gen.sent() << cap.log();
   }
 
+  ASSERT_TRUE(t.fwmark.has_value()) << "a WireGuard lab has a fwmark";
   auto up = guardCli(
       client, {"up", "--tunnel", t.client_iface, "--endpoint", t.endpoint.toString() + "/udp",
-               "--dns", plan->vpn_resolver_v4.toString(), "--fwmark", std::to_string(t.fwmark)});
+               "--dns", plan->vpn_resolver_v4.toString(), "--fwmark", std::to_string(*t.fwmark)});
   ASSERT_EQ(up.exit_code, 0) << up.err;
 
   Capture cap(router, "lan0");

@@ -4,6 +4,7 @@
 
 #include "core/json.hpp"
 #include "lab/lab.hpp"
+#include "lab_fixture.hpp"
 #include "netlink/netns.hpp"
 #include "netlink/route_lookup.hpp"
 #include "test_support.hpp"
@@ -13,19 +14,7 @@ namespace {
 
 using core::IpAddress;
 
-class LabNetlinkTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    VL_REQUIRE_ROOT();
-    prefix_ = "vlt" + testing::randomHex(3) + "-";
-  }
-  void TearDown() override {
-    if (!prefix_.empty()) {
-      EXPECT_TRUE(down(prefix_).ok());
-    }
-  }
-  std::string prefix_;
-};
+class LabNetlinkTest : public testing::LabTest {};
 
 TEST_F(LabNetlinkTest, RouteLookupAgreesWithIpRouteGet) {
   LabOptions o;

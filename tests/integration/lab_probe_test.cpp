@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "lab/lab.hpp"
 #include "lab/leak_server.hpp"
+#include "lab_fixture.hpp"
 #include "test_support.hpp"
 
 namespace vpnleak::lab {
@@ -14,17 +15,8 @@ namespace {
 
 using testing::sh;
 
-class LabProbeTest : public ::testing::Test {
+class LabProbeTest : public testing::LabTest {
  protected:
-  void SetUp() override {
-    VL_REQUIRE_ROOT();
-    prefix_ = "vlt" + testing::randomHex(3) + "-";
-  }
-  void TearDown() override {
-    if (!prefix_.empty()) {
-      EXPECT_TRUE(down(prefix_).ok());
-    }
-  }
   LabPlan bringUp(bool tunnel_ipv6, DnsMode dns) {
     LabOptions o;
     o.prefix = prefix_;
@@ -75,7 +67,6 @@ class LabProbeTest : public ::testing::Test {
                        core::RunOptions::withInput(rules));
     ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->err : r.error().message());
   }
-  std::string prefix_;
   LabPlan plan_;
 };
 

@@ -5,21 +5,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <map>
 
 #include "../support/test_support.hpp"
+#include "core/file.hpp"
 #include "core/json.hpp"
 #include "lab/lab.hpp"
 
 namespace vpnleak::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string slurp(const std::string& path) { return core::readFile(path).value_or(""); }
 
 // A unique prefix ("vlr" + 3 hex + "-"), and whatever `lab run` leaves behind is removed.
 class RunLab {
@@ -45,12 +41,53 @@ class RunLab {
   std::string prefix_, dir_;
 };
 
+std::uint64_t classCount(const core::Json& result, const std::string& cls) {
+  return result["leaks_by_class"].value(cls, std::uint64_t{0});
+}
+
+// The statuses of the steady-state `vpnleak test`, by check id.
+std::map<std::string, std::string> testChecks(const core::Json& result) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : result["points"]["steady"]["test"]["checks"]) out[c["id"]] = c["status"];
+  return out;
+}
+
+// The finding ids and severities of the audit at POINT ("steady" or "fault").
+std::map<std::string, std::string> auditFindings(const core::Json& result,
+                                                 const std::string& point) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : result["points"][point]["audit"]["findings"]) out[f["id"]] = f["severity"];
+  return out;
+}
+
+// Per-class counts are there for every class, add up to the leaked packets, and the monitor
+// lost nothing.
+void expectConsistentCounts(const core::Json& result) {
+  ASSERT_TRUE(result.contains("leaks_by_class")) << result.dump();
+  std::uint64_t sum = 0;
+  for (const char* cls : {"dns", "stun", "tunnel-misdirected", "ipv6", "ipv4", "other"}) {
+    ASSERT_TRUE(result["leaks_by_class"].contains(cls)) << cls;
+    sum += result["leaks_by_class"][cls].get<std::uint64_t>();
+  }
+  EXPECT_EQ(sum, result["leaked_packets"].get<std::uint64_t>());
+  EXPECT_EQ(result["monitor"]["kernel_drops"], 0);
+  EXPECT_GE(result["monitor"]["leaks"].get<std::uint64_t>(), sum);
+  EXPECT_LE(result["evidence"].size(), 5U);
+  EXPECT_EQ(result["evidence"].empty(), sum == 0);
+}
+
+// The classes a scenario must leak with the guard off.
+const std::map<std::string, std::vector<std::string>> kLeakedClasses{{"reconnect", {"ipv4"}},
+                                                                     {"dns-isp", {"dns"}},
+                                                                     {"ipv6-native", {"ipv6"}},
+                                                                     {"tunnelvision", {"ipv4"}}};
+
 TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   VL_REQUIRE_ROOT();
   RunLab lab;
   auto r = core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
-                      "reconnect,dns-isp,tunnelvision", "--runs", "1", "--json", "--quiet",
-                      "--junit", lab.file("run.xml"), "--html", lab.file("run.html")},
+                      "reconnect,dns-isp,ipv6-native,tunnelvision", "--runs", "1", "--json",
+                      "--quiet", "--junit", lab.file("run.xml"), "--html", lab.file("run.html")},
                      core::RunOptions::withTimeout(std::chrono::seconds(270)));
   ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
   ASSERT_FALSE(r->timed_out) << "lab run did not finish in time: " << r->err;
@@ -60,7 +97,7 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   ASSERT_TRUE(doc.ok()) << r->out;
   EXPECT_EQ(doc->begin().key(), "schema");
   EXPECT_EQ((*doc)["schema"], "vpnleak.run/1");
-  ASSERT_EQ((*doc)["scenarios"].size(), 3U);
+  ASSERT_EQ((*doc)["scenarios"].size(), 4U);
   for (const auto& s : (*doc)["scenarios"]) {
     SCOPED_TRACE(s["id"].get<std::string>());
     ASSERT_EQ(s["results"].size(), 2U);
@@ -73,6 +110,48 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
     EXPECT_EQ(on["guard"], "on");
     EXPECT_EQ(on["verdict"], "pass") << on.dump();
     EXPECT_EQ(on.value("leaked_packets", 1ULL), 0U);
+    expectConsistentCounts(off);
+    expectConsistentCounts(on);
+    const auto id = s["id"].get<std::string>();
+    for (const auto& cls : kLeakedClasses.at(id)) EXPECT_GT(classCount(off, cls), 0U) << cls;
+    EXPECT_EQ(classCount(off, "tunnel-misdirected"), 0U);
+
+    // The defined points: the steady-state audit and test, and the audit during the fault.
+    const auto off_test = testChecks(off);
+    const auto on_test = testChecks(on);
+    EXPECT_EQ(off_test.at("killswitch"), "leak") << off["points"].dump();
+    EXPECT_EQ(on_test.at("killswitch"), "pass") << on["points"].dump();
+    EXPECT_EQ(on_test.at("ipv6"), "pass") << on["points"].dump();  // --ipv6 block
+    EXPECT_EQ(off_test.at("ipv6"), "leak");                        // the lab's tunnel is IPv4 only
+    EXPECT_EQ(auditFindings(off, "steady").count("no-killswitch"), 1U);
+    EXPECT_EQ(auditFindings(on, "steady").count("no-killswitch"), 0U);
+    EXPECT_EQ(auditFindings(on, "fault").count("no-killswitch"), 0U) << on["points"].dump();
+    if (id == "reconnect") {
+      // Inside the hold the tunnel interface is gone, and the audit says so.
+      EXPECT_EQ(auditFindings(off, "fault").count("no-tunnel"), 1U) << off["points"].dump();
+      EXPECT_EQ(auditFindings(on, "fault").count("no-tunnel"), 1U) << on["points"].dump();
+    } else {
+      EXPECT_EQ(auditFindings(off, "fault").count("no-killswitch"), 1U) << off["points"].dump();
+    }
+    if (id == "ipv6-native") {
+      EXPECT_EQ(auditFindings(off, "fault")["ipv6-outside-tunnel"], "high");
+      EXPECT_EQ(auditFindings(on, "fault")["ipv6-outside-tunnel"], "low");  // --ipv6 block
+    }
+    if (id == "dns-isp") {
+      EXPECT_EQ(auditFindings(off, "steady")["dns-outside-tunnel"], "high");
+      EXPECT_EQ(auditFindings(on, "steady")["dns-outside-tunnel"], "low");  // the guard stops it
+      EXPECT_EQ(off_test.at("dns"), "leak");
+      EXPECT_NE(off["evidence"][0].get<std::string>().find("lab-run.leak.test"), std::string::npos)
+          << off["evidence"];
+    } else {
+      EXPECT_EQ(off_test.at("dns"), "pass") << off["points"].dump();
+    }
+    if (id == "tunnelvision") {
+      // The rogue DHCP route exists only while the fault holds: the fault-time audit sees it.
+      EXPECT_EQ(auditFindings(off, "steady").count("route-bypass"), 0U);
+      EXPECT_EQ(auditFindings(off, "fault")["route-bypass"], "high") << off["points"].dump();
+      EXPECT_EQ(auditFindings(on, "fault")["route-bypass"], "low") << on["points"].dump();
+    }
     std::cout << "[ lab run ] " << s["id"].get<std::string>()
               << " off: leaked=" << off["leaked_packets"] << " window_ms=" << off["window_ms"]
               << " on: leaked=" << on["leaked_packets"] << "\n";
@@ -80,10 +159,14 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   EXPECT_EQ((*doc)["summary"]["fail"], 0);
 
   const auto xml = slurp(lab.file("run.xml"));
-  EXPECT_NE(xml.find("tests=\"6\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("tests=\"8\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("failures=\"0\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("steady test: "), std::string::npos) << xml;
   const auto html = lab.file("run.html");
-  ASSERT_NE(slurp(html).find("<svg"), std::string::npos);
+  const auto page = slurp(html);
+  ASSERT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("Audit and test at defined points"), std::string::npos);
+  EXPECT_NE(page.find("dns-outside-tunnel(high)"), std::string::npos);
 
   // The report as a browser draws it.
   if (!core::haveExecutable("chromium")) {

@@ -19,19 +19,35 @@ core::Json sampleDoc() {
                  {"run":2,"leaked":5,"first_ms":4.0,"last_ms":1100.0}],
          "first_ms":{"median":3.5,"p95":4,"max":4},
          "window_ms":{"median":1000.2,"p95":1100,"max":1100},"duration_ms":5000,
-         "evidence":["1.0 IP 192.168.77.2 > 192.0.2.10: ICMP echo request"]},
+         "leaks_by_class":{"dns":0,"stun":0,"tunnel-misdirected":0,"ipv6":2,"ipv4":10,"other":0},
+         "evidence":["ipv4 icmp 192.168.77.2 > 192.0.2.10 at 2023-11-14T22:13:20Z"],
+         "points":{
+  "steady" : {
+    "audit" : {"exit_code" : 1, "findings" : [ {"id" : "no-killswitch", "severity" : "high"} ]},
+    "test" : {
+      "exit_code" : 1,
+      "verdict" : "leak",
+      "checks" : [ {"id" : "killswitch", "status" : "leak", "explanation" : "x"} ]
+    }
+  },
+             "fault" : {
+    "audit" : { "error" : "audit timed out" }
+  }}},
         {"guard":"on","verdict":"fail","leaked_packets":1,
+         "leaks_by_class":{"dns":1,"stun":0,"tunnel-misdirected":0,"ipv6":0,"ipv4":0,"other":0},
          "runs":[{"run":1,"leaked":1,"first_ms":50.0,"last_ms":50.0},
                  {"run":2,"leaked":0,"first_ms":null,"last_ms":null}],
          "first_ms":{"median":50,"p95":50,"max":50},
-         "window_ms":{"median":50,"p95":50,"max":50},"duration_ms":5000}]},
+         "window_ms":{"median":50,"p95":50,"max":50},"duration_ms":5000}]
+},
      {"id":"dns-isp","description":"isp","leaks_without_guard":true,
       "results":[{"guard":"off","verdict":"error","error":"lab up: boom","duration_ms":10},
                  {"guard":"on","verdict":"pass","leaked_packets":0,"runs":[],
                   "first_ms":{"median":0,"p95":0,"max":0},
                   "window_ms":{"median":0,"p95":0,"max":0},"duration_ms":10}]}],
     "summary":{"cases":4,"pass":1,"leak":1,"fail":1,"not_reproduced":0,"error":1},
-    "duration_ms":10020})",
+    "duration_ms":10020
+})",
                          "sample")
       .value();
 }
@@ -46,6 +62,10 @@ TEST(LabRunReport, TextTableHasOneRowPerScenarioAndGuard) {
   EXPECT_NE(text.find("1000"), std::string::npos);
   EXPECT_NE(text.find("lab up: boom"), std::string::npos);
   EXPECT_NE(text.find("4 cases"), std::string::npos);
+  EXPECT_NE(text.find("ipv6 2, ipv4 10"), std::string::npos) << text;
+  EXPECT_NE(text.find("steady audit: no-killswitch(high)"), std::string::npos) << text;
+  EXPECT_NE(text.find("steady test: killswitch=leak"), std::string::npos) << text;
+  EXPECT_NE(text.find("fault audit: error: audit timed out"), std::string::npos) << text;
 }
 
 TEST(LabRunReport, JunitFailsOnlyGuardOnLeaksAndErrors) {
@@ -55,7 +75,11 @@ TEST(LabRunReport, JunitFailsOnlyGuardOnLeaksAndErrors) {
   EXPECT_NE(xml.find("tests=\"4\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("failures=\"1\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("errors=\"1\""), std::string::npos) << xml;
-  EXPECT_NE(xml.find("packets leaked with the guard on"), std::string::npos);
+  EXPECT_NE(xml.find("1 packets leaked with the guard on (dns 1)"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("finding (guard off): 12 packets leaked (ipv6 2, ipv4 10)"), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("ipv4 icmp 192.168.77.2 &gt; 192.0.2.10"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("steady test: killswitch=leak"), std::string::npos) << xml;
 }
 
 TEST(LabRunReport, HtmlIsSelfContainedWithATimeline) {
@@ -71,6 +95,11 @@ TEST(LabRunReport, HtmlIsSelfContainedWithATimeline) {
     ++bars;
   }
   EXPECT_EQ(bars, 3U);  // two guard-off runs, one guard-on run
+  EXPECT_NE(html.find("<td>ipv6 2, ipv4 10</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>dns 1</td>"), std::string::npos);
+  EXPECT_NE(html.find("Audit and test at defined points"), std::string::npos);
+  EXPECT_NE(html.find("<td>no-killswitch(high)</td><td>killswitch=leak</td>"), std::string::npos);
+  EXPECT_NE(html.find("first leaked packets"), std::string::npos);
 }
 
 TEST(LabRunReport, TimelineScalesToTheLongestWindow) {

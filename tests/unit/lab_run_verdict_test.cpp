@@ -42,6 +42,67 @@ TEST(LabRunVerdict, ModeResultAggregatesRuns) {
   EXPECT_DOUBLE_EQ(r["first_ms"]["median"].get<double>(), 15.0);
 }
 
+TEST(LabRunVerdict, ModeResultFromTheMonitorHasClassesAndEvidence) {
+  std::vector<LeakEvent> events;
+  for (int i = 0; i < 8; ++i) {
+    LeakEvent e;
+    e.ts = 10.0 + 0.01 * i;
+    e.time = "t" + std::to_string(i);
+    e.reason = i % 2 == 0 ? "dns" : "ipv6";
+    e.family = i % 2 == 0 ? "ipv4" : "ipv6";
+    e.proto = "udp";
+    e.cls = classify(e.reason, e.family);
+    events.push_back(e);
+  }
+  const auto c = classifyRuns(events, {10.0}, std::nullopt);
+  const auto r = modeResult(false, true, c, std::nullopt, 3);
+  EXPECT_EQ(r["verdict"], "leak");
+  EXPECT_EQ(r["leaked_packets"], 8);
+  EXPECT_EQ(r["leaks_by_class"]["dns"], 4);
+  EXPECT_EQ(r["leaks_by_class"]["ipv6"], 4);
+  EXPECT_EQ(r["leaks_by_class"].size(), kLeakClasses.size());
+  std::uint64_t sum = 0;
+  for (const auto& [k, v] : r["leaks_by_class"].items()) sum += v.get<std::uint64_t>();
+  EXPECT_EQ(sum, r["leaked_packets"].get<std::uint64_t>());
+  ASSERT_EQ(r["evidence"].size(), 3U);
+  EXPECT_EQ(r["evidence"][0].get<std::string>().rfind("dns udp", 0), 0U);
+  EXPECT_FALSE(r.contains("counted_class"));
+
+  const auto only =
+      modeResult(true, true, classifyRuns(events, {10.0}, LeakClass::kDns), LeakClass::kDns, 5);
+  EXPECT_EQ(only["verdict"], "fail");
+  EXPECT_EQ(only["leaked_packets"], 4);
+  EXPECT_EQ(only["counted_class"], "dns");
+  EXPECT_EQ(only["ignored_by_class"]["ipv6"], 4);
+  EXPECT_EQ(only["leaks_by_class"]["ipv6"], 0);
+}
+
+TEST(LabRunVerdict, MonitorDropsMakeAPassInconclusive) {
+  struct Case {
+    std::string verdict;
+    std::uint64_t kernel_drops, if_drops;
+    std::string want;
+  };
+  const std::vector<Case> cases{
+      {"pass", 0, 0, "pass"},  {"pass", 3, 0, "error"},
+      {"pass", 0, 1, "error"}, {"not-reproduced", 2, 0, "error"},
+      {"leak", 5, 0, "leak"},  {"fail", 5, 5, "fail"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.verdict + std::to_string(c.kernel_drops) + std::to_string(c.if_drops));
+    core::Json r{{"verdict", c.verdict}};
+    MonitorSummary s;
+    s.packets = 100;
+    s.kernel_drops = c.kernel_drops;
+    s.if_drops = c.if_drops;
+    applyMonitorSummary(r, s);
+    EXPECT_EQ(r["verdict"], c.want);
+    EXPECT_EQ(r["monitor"]["kernel_drops"], c.kernel_drops);
+    EXPECT_EQ(r["monitor"]["packets"], 100);
+    EXPECT_EQ(r.contains("error"), c.want == "error");
+  }
+}
+
 core::Json docWith(const std::vector<std::string>& verdicts) {
   auto doc = core::jsonDocument("vpnleak.run/1");
   core::Json results = core::Json::array();
