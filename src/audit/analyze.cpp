@@ -106,7 +106,7 @@ void judgeDefault(const Ctx& c, std::vector<Finding>& out) {
 
 bool isEndpoint(const TunnelView& t, const IpAddress& a) {
   return std::any_of(t.endpoints.begin(), t.endpoints.end(),
-                     [&](const core::Endpoint& e) { return e.address == a; });
+                     [&](const TunnelEndpoint& e) { return e.address.address == a; });
 }
 
 // Every prefix in any table, tried as a destination: a more specific route that wins over the
@@ -181,7 +181,8 @@ void judgeDns(const Ctx& c, std::vector<Finding>& out, std::vector<std::string>&
 }
 
 void judgeEndpoints(const Ctx& c, std::vector<Finding>& out) {
-  for (const auto& e : c.t.endpoints) {
+  for (const auto& te : c.t.endpoints) {
+    const core::Endpoint& e = te.address;
     const auto d = decide(c.s, Packet::to(e.address));
     if (!c.outside(d)) continue;  // fwmark-based exception: only the tunnel's own socket
     const bool broad = d.route->dst.length() < e.address.bitLength();
@@ -194,7 +195,7 @@ void judgeEndpoints(const Ctx& c, std::vector<Finding>& out) {
                      "tunnel's own packets (TunnelCrack ServerIP)",
          "exempt only the tunnel's own socket (fwmark policy routing, as wg-quick does) and allow "
          "only its port and protocol ('vpnleak guard up --endpoint " +
-             e.toString() + "/udp')",
+             te.toString() + "')",
          decisionJson(e.address, d)});
   }
 }
@@ -259,7 +260,14 @@ TunnelView findTunnel(const Snapshot& s) {
     if (std::find(t.interfaces.begin(), t.interfaces.end(), w.name) == t.interfaces.end()) continue;
     if (w.fwmark) t.fwmark = w.fwmark;
     for (const auto& p : w.peers) {
-      if (p.endpoint) t.endpoints.push_back(*p.endpoint);
+      if (p.endpoint) t.endpoints.push_back({*p.endpoint, "udp", "wireguard"});
+    }
+  }
+  // Other clients' servers (OpenVPN's remotes): their processes run in this namespace, and any
+  // tunnel up here may be theirs.
+  if (!t.interfaces.empty()) {
+    for (const auto& e : s.endpoints) {
+      if (e.endpoint) t.endpoints.push_back({*e.endpoint, e.proto, e.source});
     }
   }
   return t;
@@ -294,9 +302,15 @@ Report analyze(const Snapshot& s) {
 core::Json toJson(const Report& r) {
   auto doc = core::jsonDocument("vpnleak.audit/1");
   Json endpoints = Json::array();
-  for (const auto& e : r.tunnel.endpoints) endpoints.push_back(e.toString());
+  Json details = Json::array();
+  for (const auto& e : r.tunnel.endpoints) {
+    endpoints.push_back(e.address.toString());
+    details.push_back(
+        {{"endpoint", e.address.toString()}, {"proto", e.proto}, {"source", e.source}});
+  }
   doc["tunnel"] = {{"interfaces", r.tunnel.interfaces},
                    {"endpoints", endpoints},
+                   {"endpoint_details", details},
                    {"fwmark", r.tunnel.fwmark ? Json(*r.tunnel.fwmark) : Json(nullptr)}};
   doc["findings"] = Json::array();
   for (const auto& f : r.findings) {

@@ -25,9 +25,17 @@ struct Finding {
   core::Json evidence = core::Json::object();
 };
 
+// A VPN server the tunnel's client talks to, and who said so ("wireguard" peers, "openvpn").
+struct TunnelEndpoint {
+  core::Endpoint address;
+  std::string proto = "udp";
+  std::string source = "wireguard";
+  [[nodiscard]] std::string toString() const { return address.toString() + "/" + proto; }
+};
+
 struct TunnelView {
   std::vector<std::string> interfaces;
-  std::vector<core::Endpoint> endpoints;
+  std::vector<TunnelEndpoint> endpoints;
   std::optional<std::uint32_t> fwmark;
 };
 

@@ -91,8 +91,8 @@ std::vector<Finding> judgeFirewall(const Snapshot& s, const TunnelView& t) {
       if (text.find("\"" + i + "\"") == std::string::npos) missing.push_back("interface " + i);
     }
     for (const auto& e : t.endpoints) {
-      if (text.find(e.address.toString()) == std::string::npos) {
-        missing.push_back("endpoint " + e.address.toString());
+      if (text.find(e.address.address.toString()) == std::string::npos) {
+        missing.push_back("endpoint " + e.address.address.toString());
       }
     }
     if (!missing.empty()) {

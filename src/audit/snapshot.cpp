@@ -254,6 +254,22 @@ WireGuardIface readWireGuard(Reader& rd, const Json& j, const std::string& path)
   return w;
 }
 
+VpnEndpoint readEndpoint(Reader& rd, const Json& j, const std::string& path) {
+  VpnEndpoint e;
+  e.source = rd.str(j, "source", path);
+  e.host = rd.str(j, "host", path, false);
+  const std::string ep = rd.str(j, "endpoint", path, false);
+  if (!ep.empty()) {
+    auto parsed = core::Endpoint::parse(ep);
+    if (!parsed) rd.fail(path + ".endpoint", "IP:PORT, not '" + ep + "'");
+    if (parsed) e.endpoint = *parsed;
+  }
+  e.proto = rd.str(j, "proto", path, false, "udp");
+  if (e.proto != "udp" && e.proto != "tcp") rd.fail(path + ".proto", "\"udp\" or \"tcp\"");
+  if (j.is_object() && j.contains("pid") && !j["pid"].is_null()) e.pid = rd.u32(j, "pid", path);
+  return e;
+}
+
 }  // namespace
 
 const Interface* Snapshot::interface(const std::string& name) const {
@@ -298,6 +314,15 @@ Json toJson(const Snapshot& s) {
     }
     doc["wireguard"].push_back({{"name", w.name}, {"fwmark", orNull(w.fwmark)}, {"peers", peers}});
   }
+  doc["endpoints"] = Json::array();
+  for (const auto& e : s.endpoints) {
+    doc["endpoints"].push_back(
+        {{"source", e.source},
+         {"host", e.host},
+         {"endpoint", e.endpoint ? Json(e.endpoint->toString()) : Json(nullptr)},
+         {"proto", e.proto},
+         {"pid", orNull(e.pid)}});
+  }
   doc["nftables"] = s.nftables;
   doc["notes"] = s.notes;
   return doc;
@@ -336,6 +361,10 @@ core::Result<Snapshot> snapshotFromJson(const Json& j) {
   const auto& wg = rd.array(j, "wireguard", "$");
   for (std::size_t k = 0; k < wg.size(); ++k) {
     s.wireguard.push_back(readWireGuard(rd, wg[k], "$.wireguard[" + std::to_string(k) + "]"));
+  }
+  const auto& eps = rd.array(j, "endpoints", "$");
+  for (std::size_t k = 0; k < eps.size(); ++k) {
+    s.endpoints.push_back(readEndpoint(rd, eps[k], "$.endpoints[" + std::to_string(k) + "]"));
   }
   s.nftables = j.value("nftables", Json(nullptr));
   for (const auto& n : rd.array(j, "notes", "$")) {

@@ -68,6 +68,17 @@ struct WireGuardIface {
   std::vector<WireGuardPeer> peers;
 };
 
+// A VPN server a running client other than WireGuard (whose peers are above) talks to: OpenVPN's
+// `remote`, with a name resolved when the snapshot was taken (one entry per address; none when
+// it did not resolve).
+struct VpnEndpoint {
+  std::string source = "openvpn";
+  std::string host;  // as configured: an address or a name
+  std::optional<core::Endpoint> endpoint;
+  std::string proto = "udp";  // "udp" or "tcp"
+  std::optional<std::uint32_t> pid;
+};
+
 // Json's default constructor allocates nothing, so this cannot throw.
 // NOLINTNEXTLINE(bugprone-exception-escape)
 struct Snapshot {
@@ -77,8 +88,9 @@ struct Snapshot {
   std::vector<core::IpAddress> resolvers;                        // resolv.conf nameservers
   std::map<std::string, std::vector<core::IpAddress>> link_dns;  // systemd-resolved, per link
   std::vector<WireGuardIface> wireguard;
-  core::Json nftables;             // `nft -j list ruleset`, null when it could not be read
-  std::vector<std::string> notes;  // what could not be collected, and why
+  std::vector<VpnEndpoint> endpoints;  // "endpoints" in JSON; absent in older snapshots
+  core::Json nftables;                 // `nft -j list ruleset`, null when it could not be read
+  std::vector<std::string> notes;      // what could not be collected, and why
 
   [[nodiscard]] const Interface* interface(const std::string& name) const;
 };

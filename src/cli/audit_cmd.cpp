@@ -3,11 +3,11 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "audit/analyze.hpp"
 #include "audit/collect.hpp"
 #include "cli/app.hpp"
+#include "core/file.hpp"
 
 namespace vpnleak::cli {
 
@@ -22,14 +22,12 @@ struct AuditArgs {
 };
 
 core::Result<audit::Snapshot> readSnapshot(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) {
+  const auto text = core::readFile(path);
+  if (!text) {
     return core::makeError(core::Errc::kInvalidArgument,
                            "cannot read --snapshot-in '" + path + "': expected a readable file");
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto j = core::parseJson(ss.str(), "--snapshot-in '" + path + "'");
+  auto j = core::parseJson(*text, "--snapshot-in '" + path + "'");
   if (!j) return j.error();
   auto s = audit::snapshotFromJson(*j);
   if (!s) {

@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "core/file.hpp"
 #include "core/json.hpp"
 #include "core/unique_fd.hpp"
 
@@ -55,11 +54,9 @@ core::Status writeState(const GuardState& s) {
 
 core::Result<GuardState> readState() {
   const std::string path = statePath();
-  std::ifstream f(path);
-  if (!f) return core::makeError(core::Errc::kNotFound, "no guard state at " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  VL_TRY_ASSIGN(auto j, core::parseJson(ss.str(), path));
+  const auto text = core::readFile(path);
+  if (!text) return core::makeError(core::Errc::kNotFound, "no guard state at " + path);
+  VL_TRY_ASSIGN(auto j, core::parseJson(*text, path));
   GuardState s;
   VL_TRY_ASSIGN(s.config, configFromJson(j.value("config", core::Json::object())));
   s.listing = j.value("listing", "");
