@@ -59,43 +59,57 @@ class StopOnSignals {
   struct sigaction old_term_ {};
 };
 
-// Prints events to stdout as NDJSON or text. Lines are buffered and flushed per live batch, so a
-// reader sees each leak within the poll interval but a file is not written line by line.
+// Prints events to stdout as NDJSON or text. Lines collect in one buffer that is written when it
+// fills and after each live batch, so a reader sees each leak within the poll interval but a
+// capture with many leaks is not written line by line.
 class StdoutSink : public monitor::EventSink {
  public:
-  StdoutSink(const monitor::MonitorOptions& o, bool json) : opts_(o), json_(json) {}
+  StdoutSink(const monitor::MonitorOptions& o, bool json) : opts_(o), json_(json) {
+    buf_.reserve(kFlushAt + 4096);
+  }
 
   void started(const std::vector<monitor::SourceInfo>& sources) override {
     json_ ? line(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
     flush();
   }
   void leak(const monitor::LeakEvent& e) override {
-    json_ ? line(leak_lines_.line(e)) : line(monitor::leakText(e));
+    line(json_ ? leak_lines_.line(e) : leak_lines_.text(e));
   }
   void window(const monitor::LeakWindow& w) override {
     json_ ? line(monitor::windowJson(w)) : line(monitor::windowText(w));
   }
-  void flush() override { std::fflush(stdout); }
+  void flush() override {
+    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+    buf_.clear();
+    std::fflush(stdout);
+  }
   void summary(const monitor::Summary& s) {
     if (json_) {
       line(monitor::summaryJson(s));
     } else {
-      std::fputs(monitor::summaryText(s).c_str(), stdout);
+      buf_ += monitor::summaryText(s);
     }
     flush();
   }
 
  private:
-  static void line(const core::Json& j) {
+  static constexpr std::size_t kFlushAt = 1 << 16;
+
+  void line(const core::Json& j) {
     line(j.dump(-1, ' ', false, core::Json::error_handler_t::replace));
   }
-  static void line(const std::string& s) {
-    std::fwrite(s.data(), 1, s.size(), stdout);
-    std::fputc('\n', stdout);
+  void line(const std::string& s) {
+    buf_ += s;
+    buf_ += '\n';
+    if (buf_.size() >= kFlushAt) {
+      std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+      buf_.clear();
+    }
   }
   const monitor::MonitorOptions& opts_;
   bool json_;
   monitor::LeakLineWriter leak_lines_;
+  std::string buf_;
 };
 
 core::Result<monitor::MonitorOptions> buildOptions(const MonitorArgs& a) {
@@ -183,7 +197,8 @@ void addMonitorCommand(CLI::App& root, Action& action) {
   m->add_flag("--immediate", a->immediate,
               "Live: deliver each packet at once (libpcap then uses TPACKET_V2, not V3)");
   m->add_flag("--prefilter", a->prefilter,
-              "Live: drop the endpoints' traffic in the kernel (BPF); tunnel packets go uncounted");
+              "Live: drop tunnel traffic (endpoint and framing) in the kernel (BPF); it goes "
+              "uncounted");
   m->add_option("--snaplen", a->snaplen, "Live: bytes captured per packet")
       ->check(CLI::Range(64, 262144))
       ->capture_default_str();

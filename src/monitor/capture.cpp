@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
@@ -58,11 +59,28 @@ core::Status configure(pcap_t* p, const std::string& iface, const LiveOptions& o
   return {};
 }
 
-core::Status applyFilter(pcap_t* p, const std::string& iface, const std::string& expr) {
+// The filter expr; with rejected_snaplen, what it rejects is kept cut short instead. A filter
+// libpcap compiles returns 0 for "reject" and the snapshot length for "accept" from every exit,
+// so the rejecting exits only need another constant.
+core::Status applyFilter(pcap_t* p, const std::string& iface, const std::string& expr,
+                         std::uint32_t rejected_snaplen) {
   bpf_program prog{};
   if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
     return makeError(Errc::kInternal,
                      "cannot compile capture filter '" + expr + "': " + pcap_geterr(p));
+  }
+  if (rejected_snaplen > 0) {
+    // Too long for the kernel (many endpoints), libpcap would run it in user space on every
+    // packet, for nothing: such a filter cuts nothing, so it is left out.
+    constexpr unsigned kKernelMaxInsns = 4096;  // BPF_MAXINSNS, <linux/filter.h>
+    if (prog.bf_len > kKernelMaxInsns) {
+      pcap_freecode(&prog);
+      return makeError(Errc::kInternal, "capture filter too long for the kernel");
+    }
+    const std::span<bpf_insn> insns(prog.bf_insns, prog.bf_len);
+    for (auto& i : insns) {
+      if (i.code == (BPF_RET | BPF_K) && i.k == 0) i.k = rejected_snaplen;
+    }
   }
   const int rc = pcap_setfilter(p, &prog);
   pcap_freecode(&prog);
@@ -152,7 +170,15 @@ core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const Li
   h.direction_ = o.direction == CaptureDirection::kOut  ? Direction::kOut
                  : o.direction == CaptureDirection::kIn ? Direction::kIn
                                                         : Direction::kUnknown;
-  if (!o.filter.empty()) VL_TRY(applyFilter(raw, iface, o.filter));
+  if (!o.filter.empty()) {
+    auto filtered = applyFilter(raw, iface, o.filter, o.rejected_snaplen);
+    // A filter that only cuts packets short is an optimisation: without it nothing is missed.
+    if (!filtered && o.rejected_snaplen == 0) return filtered.error();
+    if (!filtered) {
+      log::debug("capturing whole tunnel packets",
+                 {{"iface", iface}, {"reason", filtered.error().message()}});
+    }
+  }
   if (pcap_setnonblock(raw, 1, err.data()) != 0) {
     return makeError(Errc::kSystem, "cannot make capture on '" + iface +
                                         "' non-blocking: " + std::string(err.data()));

@@ -18,12 +18,6 @@ struct pcap;  // pcap_t
 
 namespace vpnleak::monitor {
 
-struct Frame {
-  Timestamp ts{};
-  wire::Bytes data;            // as captured (at most the snapshot length)
-  std::uint32_t wire_len = 0;  // as it was on the wire
-};
-
 enum class CaptureDirection : std::uint8_t { kOut, kIn, kBoth };
 
 struct LiveOptions {
@@ -35,6 +29,9 @@ struct LiveOptions {
   int timeout_ms = 50;
   CaptureDirection direction = CaptureDirection::kOut;
   std::string filter;  // BPF expression run in the kernel; empty for none
+  // When nonzero, packets the filter rejects are not dropped but cut to this many bytes: the
+  // kernel copies less of them into the ring, and they are still counted.
+  std::uint32_t rejected_snaplen = 0;
 };
 
 std::optional<wire::packet::LinkType> linkTypeFromDlt(int dlt);
@@ -65,6 +62,10 @@ class PcapHandle {
   };
   // Live captures only; files report zeros.
   [[nodiscard]] Stats stats() const;
+
+  // The fast reader behind a classic pcap file, else null: the offline loop calls it directly,
+  // saving a call and a Result per packet.
+  [[nodiscard]] PcapFileReader* fileReader() { return file_ ? &*file_ : nullptr; }
 
   [[nodiscard]] int selectableFd() const;
   [[nodiscard]] wire::packet::LinkType link() const { return link_; }

@@ -1,6 +1,7 @@
 #include "monitor/classifier.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "wire/dns.hpp"
 #include "wire/http_host.hpp"
@@ -33,6 +34,15 @@ bool ports(const Packet& p, std::uint16_t a, std::uint16_t b) {
 }
 
 bool either(const Packet& p, std::uint16_t port) { return p.sport == port || p.dport == port; }
+
+// IpAddress's defaulted == compares the family and all 16 bytes through memcmp; this runs for
+// every packet against every endpoint. (An IPv4 address keeps its other 12 bytes zero.)
+bool sameAddress(const core::IpAddress& a, const core::IpAddress& b) {
+  if (a.family() != b.family()) return false;
+  const auto* x = a.bytes().data();
+  const auto* y = b.bytes().data();
+  return a.isV4() ? std::memcmp(x, y, 4) == 0 : std::memcmp(x, y, 16) == 0;
+}
 
 bool framedAs(const Packet& p, TunnelProto proto) {
   if (proto == TunnelProto::kUdp || proto == TunnelProto::kTcp || p.later_fragment) return true;
@@ -196,15 +206,21 @@ bool looksLikeOpenVpnHardReset(Bytes d, std::uint32_t len) {
 }
 
 std::string dnsQuestionName(Bytes d, bool tcp) {
+  std::string name;
+  dnsQuestionName(d, tcp, name);
+  return name;
+}
+
+void dnsQuestionName(Bytes d, bool tcp, std::string& out) {
+  out.clear();
   if (tcp) {
     // Only a segment that starts a message: its length prefix covers at least a header.
-    if (d.size() < 2 || wire::load16(d.data()) < wire::dns::kHeaderSize) return {};
+    if (d.size() < 2 || wire::load16(d.data()) < wire::dns::kHeaderSize) return;
     d = d.subspan(2, std::min<std::size_t>(d.size() - 2, wire::load16(d.data())));
   }
   auto h = wire::dns::parseHeader(d);
-  if (!h || h->qdcount == 0 || h->opcode() != wire::dns::Opcode::kQuery) return {};
-  auto name = wire::dns::readName(d, wire::dns::kHeaderSize);
-  return name ? std::move(name->name) : std::string{};
+  if (!h || h->qdcount == 0 || h->opcode() != wire::dns::Opcode::kQuery) return;
+  if (!wire::dns::readNameInto(d, wire::dns::kHeaderSize, out)) out.clear();
 }
 
 Classifier::Classifier(ClassifierConfig config) : config_(std::move(config)) {
@@ -222,9 +238,10 @@ bool Classifier::matchesEndpoint(const Packet& p, const TunnelEndpoint& e) const
   if (p.proto != e.transport()) return false;
   const auto& ep = e.endpoint;
   // A later fragment has no ports: its address and protocol are all there is to go by.
-  if (p.later_fragment) return p.dst == ep.address || p.src == ep.address;
+  if (p.later_fragment) return sameAddress(p.dst, ep.address) || sameAddress(p.src, ep.address);
   if (!p.has_ports) return false;
-  return (p.dst == ep.address && p.dport == ep.port) || (p.src == ep.address && p.sport == ep.port);
+  return (p.dport == ep.port && sameAddress(p.dst, ep.address)) ||
+         (p.sport == ep.port && sameAddress(p.src, ep.address));
 }
 
 bool Classifier::allowed(const Packet& p) const {
@@ -261,7 +278,7 @@ void Classifier::leak(const Packet& p, Classification& out) const {
   const bool tcp = p.proto == pk::kProtoTcp;
   const auto named = [&](Reason r) {
     out.reason = r;
-    out.dns_qname = dnsQuestionName(p.payload, tcp);
+    dnsQuestionName(p.payload, tcp, out.dns_qname);
   };
   if (either(p, kPortDns)) return named(Reason::kDns);
   if (either(p, kPortMdns)) return named(Reason::kMdns);
@@ -288,7 +305,8 @@ void Classifier::leak(const Packet& p, Classification& out) const {
   }
 }
 
-void Classifier::classify(const Packet& p, Classification& out) const {
+// Flattened (the endpoint match, framing and allow checks inlined): this runs for every packet.
+[[gnu::flatten]] void Classifier::classify(const Packet& p, Classification& out) const {
   out.verdict = Verdict::kOther;
   out.reason = Reason::kNone;
   out.dns_qname.clear();

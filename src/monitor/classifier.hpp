@@ -105,13 +105,15 @@ bool looksLikeOpenVpnHardReset(wire::Bytes payload, std::uint32_t wire_len);
 // The first question's name of a DNS message over UDP (tcp=false) or the first message of a TCP
 // segment (two-byte length prefix); empty when there is none to read.
 std::string dnsQuestionName(wire::Bytes payload, bool tcp);
+// The same into out (cleared first): the classifier reuses one string for every leak.
+void dnsQuestionName(wire::Bytes payload, bool tcp, std::string& out);
 
 class Classifier {
  public:
   explicit Classifier(ClassifierConfig config);
 
-  // Resets out and fills it; reusing one Classification keeps the hot path allocation-free
-  // except for the DNS name of a DNS leak.
+  // Resets out and fills it; reusing one Classification keeps the hot path allocation-free (the
+  // DNS name goes into out.dns_qname's existing capacity).
   void classify(const wire::packet::Packet& p, Classification& out) const;
   [[nodiscard]] Classification classify(const wire::packet::Packet& p) const;
 

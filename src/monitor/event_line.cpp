@@ -1,9 +1,6 @@
 #include "monitor/event_line.hpp"
 
-#include <arpa/inet.h>
-
 #include <array>
-#include <charconv>
 
 #include "core/json.hpp"
 #include "monitor/events.hpp"
@@ -14,92 +11,101 @@ namespace {
 
 namespace pk = wire::packet;
 
-// JSON string escaping as nlohmann's dump() does it, for text that is valid UTF-8 already (the
-// wire-derived strings are printable ASCII by construction).
-void appendString(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0x0f];
-        } else {
-          out += ch;
-        }
+void appendEscaped(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const std::array<char, 6> u{'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0x0f]};
+      out.append(u.data(), u.size());
     }
   }
+}
+
+// JSON string escaping as nlohmann's dump() does it, for text that is valid UTF-8 already (the
+// wire-derived strings are printable ASCII by construction). Runs that need no escaping are
+// appended whole.
+void appendString(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    appendEscaped(out, c);
+    run = i + 1;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+// A name of ours (family, protocol, reason): nothing in it needs escaping.
+void appendPlain(std::string& out, std::string_view s) {
+  out += '"';
+  out += s;
   out += '"';
 }
 
 void appendNumber(std::string& out, std::uint64_t v) {
-  std::array<char, 24> buf{};
-  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  out.append(buf.data(), r.ptr);
+  std::array<char, 20> buf{};
+  std::size_t at = buf.size();
+  do {
+    buf[--at] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(buf.data() + at, buf.size() - at);
 }
 
-void appendAddress(std::string& out, const core::IpAddress& a) {
-  std::array<char, INET6_ADDRSTRLEN> buf{};
-  ::inet_ntop(a.isV4() ? AF_INET : AF_INET6, a.bytes().data(), buf.data(), buf.size());
+void appendQuotedAddress(std::string& out, const core::IpAddress& a) {
   out += '"';
-  out += buf.data();
+  appendAddress(out, a);
   out += '"';
-}
-
-void appendKey(std::string& out, std::string_view key) {
-  out += ",\"";
-  out += key;
-  out += "\":";
 }
 
 // family, proto, src, dst, sport, dport: the keys every leak has, null where they do not apply.
 void appendAddressing(std::string& out, const pk::Packet& p) {
   if (p.is_arp) {
     out += R"(,"family":null,"proto":"arp","src":)";
-    appendAddress(out, p.arp.sender);
-    appendKey(out, "dst");
-    appendAddress(out, p.arp.target);
+    appendQuotedAddress(out, p.arp.sender);
+    out += R"(,"dst":)";
+    appendQuotedAddress(out, p.arp.target);
   } else if (p.is_ip) {
-    appendKey(out, "family");
-    appendString(out, core::familyName(p.family));
-    appendKey(out, "proto");
-    appendString(out, pk::protoName(p.proto));
-    appendKey(out, "src");
-    appendAddress(out, p.src);
-    appendKey(out, "dst");
-    appendAddress(out, p.dst);
+    out += R"(,"family":)";
+    appendPlain(out, core::familyName(p.family));
+    out += R"(,"proto":)";
+    appendPlain(out, pk::protoName(p.proto));
+    out += R"(,"src":)";
+    appendQuotedAddress(out, p.src);
+    out += R"(,"dst":)";
+    appendQuotedAddress(out, p.dst);
   } else {
     out += p.ethertype == pk::kEtherTypeIpv6 ? R"(,"family":"ipv6")" : R"(,"family":"ipv4")";
     out += R"(,"proto":null,"src":null,"dst":null)";
   }
   if (p.has_ports) {
-    appendKey(out, "sport");
+    out += R"(,"sport":)";
     appendNumber(out, p.sport);
-    appendKey(out, "dport");
+    out += R"(,"dport":)";
     appendNumber(out, p.dport);
   } else {
     out += R"(,"sport":null,"dport":null)";
@@ -119,38 +125,48 @@ const std::string& LeakLineWriter::line(const LeakEvent& e) {
   }
   out_.clear();
   out_ += R"({"type":"leak","ts":")";
-  out_ += isoTime(e.ts);
+  appendIsoTime(out_, e.ts);
   out_ += R"(","iface":)";
   out_ += source_json_;
   appendAddressing(out_, p);
   if (!v.dns_qname.empty()) {
-    appendKey(out_, "dns_qname");
+    out_ += R"(,"dns_qname":)";
     appendString(out_, v.dns_qname);
   }
   if (!v.sni.empty()) {
-    appendKey(out_, "sni");
-    appendString(out_, printable(v.sni));
+    out_ += R"(,"sni":)";
+    scratch_.clear();
+    appendPrintable(scratch_, v.sni);
+    appendString(out_, scratch_);
   }
   if (!v.http_host.empty()) {
-    appendKey(out_, "http_host");
-    appendString(out_, printable(v.http_host));
+    out_ += R"(,"http_host":)";
+    scratch_.clear();
+    appendPrintable(scratch_, v.http_host);
+    appendString(out_, scratch_);
   }
-  appendKey(out_, "reason");
-  appendString(out_, reasonName(v.reason));
-  appendKey(out_, "length");
+  out_ += R"(,"reason":)";
+  appendPlain(out_, reasonName(v.reason));
+  out_ += R"(,"length":)";
   appendNumber(out_, e.frame_length);
   if (p.has_icmp) {
-    appendKey(out_, "icmp_type");
+    out_ += R"(,"icmp_type":)";
     appendNumber(out_, p.icmp_type);
-    appendKey(out_, "icmp_code");
+    out_ += R"(,"icmp_code":)";
     appendNumber(out_, p.icmp_code);
   }
   if (p.vlan_tags > 0) {
-    appendKey(out_, "vlan");
+    out_ += R"(,"vlan":)";
     appendNumber(out_, p.vlan);
   }
   if (p.fragment) out_ += R"(,"fragment":true)";
   out_ += '}';
+  return out_;
+}
+
+const std::string& LeakLineWriter::text(const LeakEvent& e) {
+  out_.clear();
+  appendLeakText(out_, e);
   return out_;
 }
 

@@ -1,9 +1,9 @@
 #include "monitor/events.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 
 namespace vpnleak::monitor {
@@ -18,10 +18,17 @@ double toMs(std::chrono::nanoseconds d) {
   return std::round(static_cast<double>(d.count()) / 1000.0) / 1000.0;
 }
 
-std::string hostPort(const core::IpAddress& a, bool ports, std::uint16_t port) {
-  if (!ports) return a.toString();
-  const auto host = a.isV6() ? "[" + a.toString() + "]" : a.toString();
-  return host + ":" + std::to_string(port);
+void appendHostPort(std::string& out, const core::IpAddress& a, bool ports, std::uint16_t port) {
+  if (!ports) return appendAddress(out, a);
+  if (a.isV6()) out += '[';
+  appendAddress(out, a);
+  out += a.isV6() ? "]:" : ":";
+  std::array<char, 5> buf{};
+  std::size_t at = buf.size();
+  for (unsigned v = port; at == buf.size() || v != 0; v /= 10) {
+    buf[--at] = static_cast<char>('0' + v % 10);
+  }
+  out.append(buf.data() + at, buf.size() - at);
 }
 
 Json reasonCounts(const std::array<std::uint64_t, kReasonCount>& counts, bool nonzero_only) {
@@ -48,20 +55,59 @@ Json optionalTime(const std::optional<Timestamp>& t) { return t ? Json(isoTime(*
 }  // namespace
 
 std::string isoTime(Timestamp ts) {
-  const auto us = std::chrono::floor<std::chrono::microseconds>(ts.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(us / 1'000'000 - (us % 1'000'000 < 0 ? 1 : 0));
-  const auto frac = static_cast<long>(us - static_cast<std::int64_t>(secs) * 1'000'000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  std::array<char, 40> buf{};
-  const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf.data() + n, buf.size() - n, ".%06ldZ", frac);
-  return buf.data();
+  std::string out;
+  appendIsoTime(out, ts);
+  return out;
+}
+
+void appendIsoTime(std::string& out, Timestamp ts) {
+  // Captures put many packets into each second: its text is kept (per thread) and reused. The
+  // calendar is <chrono>'s, exact for every Timestamp (64-bit nanoseconds: years 1677-2262, so
+  // the year has four digits).
+  struct Second {
+    std::chrono::sys_seconds at{std::chrono::seconds::min()};
+    std::array<char, 19> text{};  // YYYY-MM-DDTHH:MM:SS
+  };
+  thread_local Second last;
+  const auto put = [](char* at, std::size_t width, std::uint64_t v) {
+    for (std::size_t i = width; i > 0; --i, v /= 10) at[i - 1] = static_cast<char>('0' + v % 10);
+  };
+  const auto us = std::chrono::floor<std::chrono::microseconds>(ts);
+  const auto sec = std::chrono::floor<std::chrono::seconds>(us);
+  if (sec != last.at) {
+    const auto day = std::chrono::floor<std::chrono::days>(sec);
+    const std::chrono::year_month_day ymd{day};
+    const std::chrono::hh_mm_ss hms{sec - day};
+    char* t = last.text.data();
+    put(t, 4, static_cast<std::uint64_t>(static_cast<int>(ymd.year())));
+    t[4] = '-';
+    put(t + 5, 2, static_cast<unsigned>(ymd.month()));
+    t[7] = '-';
+    put(t + 8, 2, static_cast<unsigned>(ymd.day()));
+    t[10] = 'T';
+    put(t + 11, 2, static_cast<std::uint64_t>(hms.hours().count()));
+    t[13] = ':';
+    put(t + 14, 2, static_cast<std::uint64_t>(hms.minutes().count()));
+    t[16] = ':';
+    put(t + 17, 2, static_cast<std::uint64_t>(hms.seconds().count()));
+    last.at = sec;
+  }
+  std::array<char, 27> buf{};
+  std::copy(last.text.begin(), last.text.end(), buf.begin());
+  buf[19] = '.';
+  put(buf.data() + 20, 6, static_cast<std::uint64_t>((us - sec).count()));
+  buf[26] = 'Z';
+  out.append(buf.data(), buf.size());
 }
 
 std::string printable(std::string_view raw) {
   std::string out;
-  out.reserve(raw.size());
+  appendPrintable(out, raw);
+  return out;
+}
+
+void appendPrintable(std::string& out, std::string_view raw) {
+  out.reserve(out.size() + raw.size());
   for (const char ch : raw) {
     const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c < 0x7f && c != '\\') {
@@ -73,7 +119,85 @@ std::string printable(std::string_view raw) {
       out += kHex[c & 0x0f];
     }
   }
-  return out;
+}
+
+namespace {
+
+// The decimal text of every octet, made once at compile time.
+struct Octet {
+  std::array<char, 4> text{};
+  std::size_t size = 0;
+};
+constexpr std::array<Octet, 256> kOctets = [] {
+  std::array<Octet, 256> t{};
+  for (std::size_t v = 0; v < t.size(); ++v) {
+    auto& o = t[v];
+    if (v >= 100) o.text[o.size++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) o.text[o.size++] = static_cast<char>('0' + v / 10 % 10);
+    o.text[o.size++] = static_cast<char>('0' + v % 10);
+  }
+  return t;
+}();
+
+void appendV4(std::string& out, const std::uint8_t* b) {
+  std::array<char, 20> buf{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& o = kOctets[b[i]];
+    std::copy(o.text.begin(), o.text.end(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    n += o.size;
+    buf[n++] = '.';
+  }
+  out.append(buf.data(), n - 1);
+}
+
+// RFC 5952 text exactly as glibc's inet_ntop writes it: the longest run of two or more zero
+// groups (the first of equal runs) as "::", and ::a.b.c.d / ::ffff:a.b.c.d for addresses with
+// an IPv4 address embedded that way.
+void appendV6(std::string& out, const std::uint8_t* b) {
+  std::array<unsigned, 8> w{};
+  for (std::size_t i = 0; i < 8; ++i) w[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
+  std::size_t best = 8, best_len = 0;
+  for (std::size_t i = 0; i < 8;) {
+    std::size_t j = i;
+    while (j < 8 && w[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  if (best_len < 2) best = 8;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < 8; ++i) {
+    if (best < 8 && i >= best && i < best + best_len) {
+      if (i == best) out += ':';
+      continue;
+    }
+    if (i != 0) out += ':';
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+      appendV4(out, b + 12);
+      return;
+    }
+    bool digits = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned d = (w[i] >> shift) & 0xf;
+      if (d == 0 && !digits && shift > 0) continue;
+      digits = true;
+      out += kHex[d];
+    }
+  }
+  if (best < 8 && best + best_len == 8) out += ':';
+}
+
+}  // namespace
+
+void appendAddress(std::string& out, const core::IpAddress& a) {
+  if (a.isV4()) {
+    appendV4(out, a.bytes().data());
+  } else {
+    appendV6(out, a.bytes().data());
+  }
 }
 
 Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources) {
@@ -186,23 +310,49 @@ std::string startText(const MonitorOptions& o, const std::vector<SourceInfo>& so
 }
 
 std::string leakText(const LeakEvent& e) {
+  std::string out;
+  appendLeakText(out, e);
+  return out;
+}
+
+void appendLeakText(std::string& out, const LeakEvent& e) {
   const auto& p = e.packet;
   const auto& v = e.verdict;
-  std::ostringstream o;
-  o << "leak   " << isoTime(e.ts) << " " << e.source << " ";
+  out += "leak   ";
+  appendIsoTime(out, e.ts);
+  out += ' ';
+  out += e.source;
+  out += ' ';
   if (p.is_arp) {
-    o << "arp " << p.arp.sender.toString() << " > " << p.arp.target.toString();
+    out += "arp ";
+    appendAddress(out, p.arp.sender);
+    out += " > ";
+    appendAddress(out, p.arp.target);
   } else if (p.is_ip) {
-    o << core::familyName(p.family) << " " << pk::protoName(p.proto) << " "
-      << hostPort(p.src, p.has_ports, p.sport) << " > " << hostPort(p.dst, p.has_ports, p.dport);
+    out += core::familyName(p.family);
+    out += ' ';
+    out += pk::protoName(p.proto);
+    out += ' ';
+    appendHostPort(out, p.src, p.has_ports, p.sport);
+    out += " > ";
+    appendHostPort(out, p.dst, p.has_ports, p.dport);
   } else {
-    o << "undecodable IP frame";
+    out += "undecodable IP frame";
   }
-  o << "  " << reasonName(v.reason);
-  if (!v.dns_qname.empty()) o << " qname=" << v.dns_qname;
-  if (!v.sni.empty()) o << " sni=" << printable(v.sni);
-  if (!v.http_host.empty()) o << " host=" << printable(v.http_host);
-  return o.str();
+  out += "  ";
+  out += reasonName(v.reason);
+  if (!v.dns_qname.empty()) {
+    out += " qname=";
+    out += v.dns_qname;
+  }
+  if (!v.sni.empty()) {
+    out += " sni=";
+    appendPrintable(out, v.sni);
+  }
+  if (!v.http_host.empty()) {
+    out += " host=";
+    appendPrintable(out, v.http_host);
+  }
 }
 
 std::string windowText(const LeakWindow& w) {

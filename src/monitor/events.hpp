@@ -20,6 +20,15 @@ std::string isoTime(Timestamp ts);
 // (and '\') as \xHH, so that an SNI or Host header can never break the output.
 std::string printable(std::string_view raw);
 
+// The same appended to out, and an address as IpAddress::toString() writes it: the per-leak
+// output paths reuse one buffer instead of building strings (and go without gmtime/strftime and
+// inet_ntop's sprintf for the common IPv4 case).
+void appendIsoTime(std::string& out, Timestamp ts);
+void appendPrintable(std::string& out, std::string_view raw);
+void appendAddress(std::string& out, const core::IpAddress& a);
+// leakText(e) appended to out.
+void appendLeakText(std::string& out, const LeakEvent& e);
+
 core::Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources);
 core::Json leakJson(const LeakEvent& e);
 core::Json windowJson(const LeakWindow& w);

@@ -4,26 +4,6 @@
 
 namespace vpnleak::monitor {
 
-void Counters::record(Verdict v, Reason r, std::uint64_t frame_bytes) {
-  add(packets);
-  add(bytes, frame_bytes);
-  switch (v) {
-    case Verdict::kTunnel:
-      add(tunnel);
-      break;
-    case Verdict::kAllowed:
-      add(allowed);
-      break;
-    case Verdict::kOther:
-      add(other);
-      break;
-    case Verdict::kLeak:
-      add(leaks);
-      add(reasons[static_cast<std::size_t>(r)]);
-      break;
-  }
-}
-
 std::string formatPrometheus(const Counters& c) {
   std::ostringstream o;
   const auto counter = [&o](const char* name, const char* help) {

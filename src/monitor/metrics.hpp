@@ -32,7 +32,26 @@ struct Counters {
   static void add(Counter& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  void record(Verdict v, Reason r, std::uint64_t frame_bytes);
+  // Inline: once per packet.
+  void record(Verdict v, Reason r, std::uint64_t frame_bytes) {
+    add(packets);
+    add(bytes, frame_bytes);
+    switch (v) {
+      case Verdict::kTunnel:
+        add(tunnel);
+        break;
+      case Verdict::kAllowed:
+        add(allowed);
+        break;
+      case Verdict::kOther:
+        add(other);
+        break;
+      case Verdict::kLeak:
+        add(leaks);
+        add(reasons[static_cast<std::size_t>(r)]);
+        break;
+    }
+  }
   [[nodiscard]] static std::uint64_t get(const Counter& c) {
     return c.load(std::memory_order_relaxed);
   }

@@ -15,6 +15,10 @@ using Clock = std::chrono::steady_clock;
 namespace pk = wire::packet;
 
 constexpr int kBatch = 1024;  // packets read from one handle before looking at the others
+// Link header (SLL2: 20) + IPv4 with options (60) + UDP (8) + the 4 framing bytes = 92; TCP
+// endpoints are judged by their headers alone. (prefilterExpression matches no VLAN-tagged
+// frame and no IPv6 extension header.)
+constexpr std::uint32_t kTunnelSnaplen = 128;
 constexpr int kPollMs = 100;  // bounds how late a stop request or a closed window is seen
 constexpr auto kStatsEvery = std::chrono::seconds(1);
 
@@ -91,16 +95,26 @@ std::vector<SourceInfo> describe(const std::vector<PcapHandle>& handles) {
   return out;
 }
 
+// Every frame of one file through the engine; false when stopped before the end.
+template <typename Source>
+core::Result<bool> readAll(Source& source, const PcapHandle& h, Engine& engine,
+                           const std::atomic<bool>& stop) {
+  Frame f;
+  for (std::uint64_t n = 0;; ++n) {
+    if (n % 4096 == 0 && stop.load(std::memory_order_relaxed)) return false;
+    VL_TRY_ASSIGN(const auto got, source.next(f));
+    if (got != Source::Next::kPacket) return true;
+    engine.frame(f, h);
+  }
+}
+
 core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine,
                        const std::atomic<bool>& stop) {
-  Frame f;
   for (auto& h : files) {
-    for (std::uint64_t n = 0;; ++n) {
-      if (n % 4096 == 0 && stop.load(std::memory_order_relaxed)) return {};
-      VL_TRY_ASSIGN(const auto got, h.next(f));
-      if (got == PcapHandle::Next::kEnd) break;
-      engine.frame(f, h);
-    }
+    PcapFileReader* fast = h.fileReader();
+    VL_TRY_ASSIGN(const bool whole,
+                  fast ? readAll(*fast, h, engine, stop) : readAll(h, h, engine, stop));
+    if (!whole) return {};
   }
   return {};
 }
@@ -157,6 +171,37 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
 
 }  // namespace
 
+namespace {
+
+// The classifier's framing checks (looksLikeWireGuard/looksLikeOpenVpn) on a UDP payload, in BPF.
+// libpcap's udp[] offsets exist for IPv4 only: over IPv6 the UDP header is read at ip6[40]
+// (packets with extension headers do not match, so they reach the classifier). The first term
+// requires the UDP length to fit the IP payload: a datagram claiming more is malformed, and the
+// classifier calls it a leak (endpoint-not-tunnel), so it must reach it.
+std::string framing(const TunnelEndpoint& e) {
+  if (e.proto == TunnelProto::kUdp || e.proto == TunnelProto::kTcp) return "";  // transport only
+  const bool v4 = e.endpoint.address.isV4();
+  const auto at = [v4](int offset, int size = 1) {
+    const std::string where =
+        v4 ? "udp[" + std::to_string(offset) : "ip6[" + std::to_string(40 + offset);
+    return where + (size == 1 ? "]" : ":" + std::to_string(size) + "]");
+  };
+  const std::string len = at(4, 2);
+  const std::string type = at(8);
+  std::string out = v4 ? " and ip[2:2] - ((ip[0] & 15) << 2) >= " + len
+                       : " and ip6[6] = 17 and ip6[4:2] >= " + len;
+  if (e.proto == TunnelProto::kWireGuard) {
+    return out + " and " + at(9, 2) + " = 0 and " + at(11) + " = 0 and ((" + type + " = 1 and " +
+           len + " = 156) or (" + type + " = 2 and " + len + " = 100) or (" + type + " = 3 and " +
+           len + " = 72) or (" + type + " = 4 and " + len + " >= 40 and " + len + " & 15 = 8))";
+  }
+  const std::string opcode = type + " >> 3";
+  return out + " and " + opcode + " >= 1 and " + opcode + " <= 11 and (((" + opcode + " = 6 or " +
+         opcode + " = 9) and " + len + " >= 13) or " + len + " >= 18)";
+}
+
+}  // namespace
+
 std::string prefilterExpression(const std::vector<TunnelEndpoint>& endpoints) {
   std::string keep;
   for (const auto& e : endpoints) {
@@ -165,7 +210,7 @@ std::string prefilterExpression(const std::vector<TunnelEndpoint>& endpoints) {
     const std::string proto = e.transport() == pk::kProtoTcp ? "tcp" : "udp";
     if (!keep.empty()) keep += " or ";
     keep += "(" + proto + " and ((dst host " + host + " and dst port " + port + ") or (src host " +
-            host + " and src port " + port + ")))";
+            host + " and src port " + port + "))" + framing(e) + ")";
   }
   return keep.empty() ? std::string{} : "not (" + keep + ")";
 }
@@ -179,7 +224,10 @@ core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Count
   // Every source opens before anything is reported: bad input fails before the first event.
   std::vector<PcapHandle> handles;
   LiveOptions live = o.live;
-  if (o.prefilter) live.filter = prefilterExpression(o.classifier.endpoints);
+  // The tunnel's packets stay in the kernel with --prefilter; otherwise only their first
+  // kTunnelSnaplen bytes are copied to the ring (all the classifier reads of them).
+  live.filter = prefilterExpression(o.classifier.endpoints);
+  live.rejected_snaplen = o.prefilter ? 0 : kTunnelSnaplen;
   for (const auto& f : o.files) {
     VL_TRY_ASSIGN(auto h, PcapHandle::openFile(f));
     handles.push_back(std::move(h));

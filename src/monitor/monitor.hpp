@@ -25,8 +25,8 @@ struct MonitorOptions {
   std::chrono::milliseconds gap{1000};    // leaks further apart start a new window
   std::chrono::milliseconds duration{0};  // live: stop after this long; 0 runs until stopped
   LiveOptions live;
-  // Leave the endpoints' transport traffic in the kernel (BPF): cheaper under heavy tunnel
-  // traffic, but such packets are then neither counted nor checked for framing.
+  // Leave the tunnel's traffic in the kernel (BPF, prefilterExpression): cheaper under heavy
+  // tunnel traffic, but such packets are then not counted.
   bool prefilter = false;
 };
 
@@ -71,7 +71,10 @@ struct Summary {
 core::Result<Summary> runMonitor(const MonitorOptions& opts, EventSink& sink, Counters& counters,
                                  const std::atomic<bool>& stop);
 
-// The BPF expression --prefilter installs: everything except the endpoints' transport traffic.
+// The BPF expression --prefilter installs: everything except what the classifier would call
+// tunnel traffic (each endpoint's transport and, for WireGuard and OpenVPN, its framing), so that
+// no leak is filtered away with it. Later fragments and IPv6 packets with extension headers are
+// left to the classifier.
 std::string prefilterExpression(const std::vector<TunnelEndpoint>& endpoints);
 
 }  // namespace vpnleak::monitor

@@ -1,6 +1,7 @@
 #include "monitor/pcap_file.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,11 +21,10 @@ namespace vpnleak::monitor {
 namespace {
 
 constexpr std::size_t kFileHeader = 24;
-constexpr std::size_t kRecordHeader = 16;
+constexpr std::size_t kRecordHeader = PcapFileReader::kRecordHeader;
 constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
 constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
-// libpcap's limit for the link types read here: a larger captured length is corruption.
-constexpr std::uint32_t kMaxCaptured = 262144;
+constexpr std::uint32_t kMaxCaptured = PcapFileReader::kMaxCaptured;
 // Room in front of each block for the unread tail of the previous one: a record never spans
 // two blocks for the parser.
 constexpr std::size_t kHead = kMaxCaptured + kRecordHeader;
@@ -55,17 +55,19 @@ struct ReadBlock {
   int error = 0;         // errno of a failed read; size 0 and no error is the end of the file
 };
 
-// Reads a file ahead, block by block, on its own thread. Blocks circulate: filled ones go to the
-// consumer in file order, consumed ones come back to be filled again. Bounded: kBlocks buffers.
+// Reads a file block by block. Threaded, it reads ahead on its own thread: filled blocks go to
+// the consumer in file order, consumed ones come back to be filled again (bounded: kBlocks
+// buffers). Otherwise next() reads the block itself.
 class BlockReader {
  public:
   using Block = ReadBlock;
 
-  explicit BlockReader(core::UniqueFd fd) : fd_(std::move(fd)) {
+  BlockReader(core::UniqueFd fd, bool threaded) : fd_(std::move(fd)) {
     for (auto& b : blocks_) free_.push_back(&b);
-    thread_ = std::thread([this] { run(); });
+    if (threaded) thread_ = std::thread([this] { run(); });
   }
   ~BlockReader() {
+    if (!thread_.joinable()) return;
     {
       const std::lock_guard lock(mu_);
       stop_ = true;
@@ -76,8 +78,14 @@ class BlockReader {
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
 
-  // The next block in file order (waits for the reading thread).
+  // The next block in file order (waits for the reading thread, or reads it).
   Block* next() {
+    if (!thread_.joinable()) {
+      Block* b = free_.front();
+      free_.pop_front();
+      fill(*b);
+      return b;
+    }
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return !full_.empty(); });
     Block* b = full_.front();
@@ -86,6 +94,10 @@ class BlockReader {
   }
   // A consumed block, to be filled again.
   void release(Block* b) {
+    if (!thread_.joinable()) {
+      free_.push_back(b);
+      return;
+    }
     {
       const std::lock_guard lock(mu_);
       free_.push_back(b);
@@ -94,6 +106,17 @@ class BlockReader {
   }
 
  private:
+  // Returns true at the end of the file or on an error: the consumer stops at this block.
+  bool fill(Block& b) {
+    ssize_t got = -1;
+    do {
+      got = ::read(fd_.get(), b.storage.data() + kHead, kBlock);
+    } while (got < 0 && errno == EINTR);
+    b.error = got < 0 ? errno : 0;
+    b.size = got < 0 ? 0 : static_cast<std::size_t>(got);
+    return got <= 0;
+  }
+
   void run() {
     for (bool last = false; !last;) {
       Block* b = nullptr;
@@ -104,13 +127,7 @@ class BlockReader {
         b = free_.front();
         free_.pop_front();
       }
-      ssize_t got = -1;
-      do {
-        got = ::read(fd_.get(), b->storage.data() + kHead, kBlock);
-      } while (got < 0 && errno == EINTR);
-      b->error = got < 0 ? errno : 0;
-      b->size = got < 0 ? 0 : static_cast<std::size_t>(got);
-      last = got <= 0;  // the end, or an error: the consumer stops at this block
+      last = fill(*b);
       {
         const std::lock_guard lock(mu_);
         full_.push_back(b);
@@ -127,6 +144,18 @@ class BlockReader {
   bool stop_ = false;
   std::thread thread_;  // last: starts after everything it uses exists
 };
+
+namespace {
+
+// Reading ahead pays only when the reading thread can run beside the caller.
+bool mayUseTwoCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return true;
+  return CPU_COUNT(&set) > 1;
+}
+
+}  // namespace
 
 std::optional<wire::packet::LinkType> linkTypeFromFile(std::uint32_t linktype) {
   using wire::packet::LinkType;
@@ -175,7 +204,7 @@ core::Status PcapFileReader::start() {
   // Buffers and the reading thread exist only while a file is being read: many files can be
   // open (checked before the first event) without holding memory and a thread each.
   (void)::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  blocks_ = std::make_unique<BlockReader>(std::move(fd_));
+  blocks_ = std::make_unique<BlockReader>(std::move(fd_), mayUseTwoCpus());
   VL_TRY_ASSIGN(const bool have, ensure(kFileHeader));
   if (!have) return truncated(name_, "file header", kFileHeader, end_ - begin_);
   begin_ += kFileHeader;
@@ -212,31 +241,9 @@ core::Result<bool> PcapFileReader::ensure(std::size_t n) {
   return true;
 }
 
-std::uint32_t PcapFileReader::read32(std::size_t at) const {
-  const std::uint32_t v = loadLe32(data_ + begin_ + at);
-  return swapped_ ? swap32(v) : v;
-}
-
-void PcapFileReader::take(Frame& out, std::uint32_t caplen) {
-  const auto ns = static_cast<std::int64_t>(read32(0)) * 1'000'000'000LL +
-                  static_cast<std::int64_t>(read32(4)) * (nano_ ? 1 : 1000);
-  out.ts = Timestamp(std::chrono::nanoseconds(ns));
-  out.data = wire::Bytes(data_ + begin_ + kRecordHeader, caplen);
-  out.wire_len = read32(12);
-  begin_ += kRecordHeader + caplen;
-}
-
-core::Result<PcapFileReader::Next> PcapFileReader::next(Frame& out) {
+core::Result<PcapFileReader::Next> PcapFileReader::nextAcrossBlocks(Frame& out) {
   if (done_) return Next::kEnd;
   if (!blocks_) VL_TRY(start());
-  // Nearly every record lies whole in the block already.
-  if (end_ - begin_ >= kRecordHeader) {
-    const std::uint32_t caplen = read32(8);
-    if (caplen <= kMaxCaptured && end_ - begin_ - kRecordHeader >= caplen) {
-      take(out, caplen);
-      return Next::kPacket;
-    }
-  }
   VL_TRY_ASSIGN(const bool header, ensure(kRecordHeader));
   if (!header) {
     if (end_ != begin_) return truncated(name_, "header", kRecordHeader, end_ - begin_);

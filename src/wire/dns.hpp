@@ -136,6 +136,9 @@ struct NameRead {
 // read so far, so reading always terminates; a message with a forward or looping pointer is
 // malformed.
 core::Result<NameRead> readName(Bytes packet, std::size_t offset);
+// The same into a caller's string (cleared first; its capacity is reused, so a hot loop reading
+// many names allocates once). Returns NameRead::next; on an error name holds no valid name.
+core::Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& name);
 
 // The A/AAAA address in a record's rdata, when it is one.
 std::optional<core::IpAddress> recordAddress(Bytes packet, const ResourceRecord& rr);

@@ -15,20 +15,24 @@ core::Error malformed(std::string what, std::size_t at) {
                          "dns: " + what + " at offset " + std::to_string(at));
 }
 
+// Printable bytes are appended in runs (a name is read for every DNS packet the monitor reports).
 void appendEscaped(std::string& out, Bytes label) {
-  for (const std::uint8_t c : label) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < label.size(); ++i) {
+    const std::uint8_t c = label[i];
+    if (c >= 0x21 && c <= 0x7e && c != '.' && c != '\\') continue;
+    out.append(reinterpret_cast<const char*>(label.data()) + run, i - run);
+    run = i + 1;
+    out += '\\';
     if (c == '.' || c == '\\') {
-      out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x21 || c > 0x7e) {
-      out += '\\';
+    } else {
       out += static_cast<char>('0' + c / 100);
       out += static_cast<char>('0' + (c / 10) % 10);
       out += static_cast<char>('0' + c % 10);
-    } else {
-      out += static_cast<char>(c);
     }
   }
+  out.append(reinterpret_cast<const char*>(label.data()) + run, label.size() - run);
 }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -37,6 +41,13 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 
 Result<NameRead> readName(Bytes packet, std::size_t offset) {
   NameRead r;
+  VL_TRY_ASSIGN(r.next, readNameInto(packet, offset, r.name));
+  return r;
+}
+
+Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& name) {
+  name.clear();
+  std::size_t next = 0;
   std::size_t pos = offset;
   std::size_t lowest = offset;  // pointers must go strictly below this: guarantees termination
   std::size_t wire_len = 1;     // the root label
@@ -48,7 +59,7 @@ Result<NameRead> readName(Bytes packet, std::size_t offset) {
       if (pos + 1 >= packet.size()) return malformed("truncated compression pointer", pos);
       const std::size_t target = static_cast<std::size_t>(((len & 0x3f) << 8) | packet[pos + 1]);
       if (target >= lowest) return malformed("forward or looping compression pointer", pos);
-      if (!jumped) r.next = pos + 2;
+      if (!jumped) next = pos + 2;
       jumped = true;
       lowest = target;
       pos = target;
@@ -56,14 +67,14 @@ Result<NameRead> readName(Bytes packet, std::size_t offset) {
     }
     if ((len & 0xc0) != 0) return malformed("unsupported label type", pos);
     if (len == 0) {
-      if (!jumped) r.next = pos + 1;
-      return r;
+      if (!jumped) next = pos + 1;
+      return next;
     }
     if (pos + 1 + len > packet.size()) return malformed("label runs past the end", pos);
     wire_len += 1U + len;
     if (wire_len > kMaxNameWire) return malformed("name longer than 255 octets", offset);
-    if (!r.name.empty()) r.name += '.';
-    appendEscaped(r.name, packet.subspan(pos + 1, len));
+    if (!name.empty()) name += '.';
+    appendEscaped(name, packet.subspan(pos + 1, len));
     pos += 1U + len;
   }
 }

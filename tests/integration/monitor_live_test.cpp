@@ -109,6 +109,35 @@ TEST_F(MonitorLive, DurationEndsTheCaptureAndPrefilterHidesTunnelTraffic) {
   EXPECT_GE(summary[0]["leaks"].get<int>(), 1);
 }
 
+// A WireGuard endpoint: the kernel filter copies only the first bytes of each framed datagram
+// (they are still counted, with their length on the wire), and --prefilter leaves them in the
+// kernel but never a datagram to the endpoint that is not WireGuard.
+TEST_F(MonitorLive, KernelFilterCutsTunnelPacketsAndKeepsUnframedOnes) {
+  for (const bool prefilter : {false, true}) {
+    std::vector<std::string> argv{vpnleakBinary(),   "monitor", "--iface",    "lo", "--endpoint",
+                                  "127.0.0.1:51820", "--json",  "--duration", "1.5"};
+    if (prefilter) argv.emplace_back("--prefilter");
+    Background mon;
+    ASSERT_TRUE(mon.start(lab::inNetns(ns_->name(), argv)));
+    ASSERT_TRUE(mon.waitFor("\"type\":\"start\"", milliseconds(5000))) << mon.output();
+    const auto sent = ns_->exec({"python3", "-c",
+                                 "import socket\n"
+                                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                 "for _ in range(3): s.sendto(b'\\x04\\x00\\x00\\x00' + b'x' * "
+                                 "1196, ('127.0.0.1', 51820))\n"
+                                 "s.sendto(b'hello\\n', ('127.0.0.1', 51820))\n"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    EXPECT_EQ(mon.wait(milliseconds(6000)), 1) << mon.output();
+    const auto summary = ofType(mon.jsonLines(), "summary");
+    ASSERT_EQ(summary.size(), 1U) << mon.output();
+    EXPECT_EQ(summary[0]["reasons"]["endpoint-not-tunnel"], 1) << mon.output();
+    EXPECT_EQ(summary[0]["leaks"], 1) << mon.output();
+    // Ethernet 14 + IPv4 20 + UDP 8, and 1200 or 6 bytes of payload.
+    EXPECT_EQ(summary[0]["tunnel"], prefilter ? 0 : 3) << mon.output();
+    EXPECT_EQ(summary[0]["bytes"], prefilter ? 48 : 3 * 1242 + 48) << mon.output();
+  }
+}
+
 TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
   // A veth beside loopback (its peer in the same namespace, a static neighbour so that no ARP
   // is needed): what leaves each is reported with its name.

@@ -1,6 +1,8 @@
 // The monitor over capture files written by the test: every supported link type, pcapng, several
 // files in a row, leak windows from file timestamps, and each kind of bad input.
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -220,6 +222,42 @@ TEST_F(MonitorFiles, RecordsAcrossReadBlocksAndTheLargestRecord) {
   EXPECT_EQ(s->other, 1U);
 }
 
+// With one CPU to run on the reader reads its blocks inline instead of on a thread: the same
+// records must come out.
+TEST_F(MonitorFiles, OneCpuReadsInlineWithTheSameResult) {
+  f::V4 h;
+  std::vector<Bytes8> frames;
+  for (std::size_t i = 0; i < 3000; ++i) {  // several MiB: many blocks
+    const auto dns = f::udp(1, 53, f::dnsQuery("q" + std::to_string(i) + ".test"));
+    const auto big = f::udp(1, 9, Bytes8((i * 7919) % 3000, static_cast<std::uint8_t>(i)));
+    frames.push_back(asEthernet(f::ipv4(h, i % 2 == 0 ? dns : big)));
+  }
+  const auto path = write("inline.pcap", pcap(1, frames, 1));
+  auto threaded = run({path});
+  ASSERT_TRUE(threaded.ok()) << threaded.error().message();
+  const auto threaded_leaks = sink_.leaks;
+  cpu_set_t all;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+  sink_ = Collect{};
+  auto inline_read = run({path});
+  ASSERT_EQ(::sched_setaffinity(0, sizeof all, &all), 0);
+  ASSERT_TRUE(inline_read.ok()) << inline_read.error().message();
+  EXPECT_EQ(inline_read->packets, frames.size());
+  EXPECT_EQ(inline_read->bytes, threaded->bytes);
+  EXPECT_EQ(inline_read->leaks, frames.size());
+  EXPECT_EQ(sink_.leaks, threaded_leaks);
+  EXPECT_EQ(sink_.leaks[2998], "dns q2998.test");
+}
+
 // The same capture written big-endian and with nanosecond timestamps.
 TEST_F(MonitorFiles, BigEndianAndNanosecondFiles) {
   const auto frames = wrap(ipFrames(false), asEthernet);
@@ -318,13 +356,77 @@ TEST_F(MonitorFiles, NeedsExactlyOneKindOfSource) {
 }
 
 TEST(MonitorPrefilter, ExpressionKeepsOnlyNonEndpointTraffic) {
-  std::vector<TunnelEndpoint> eps{TunnelEndpoint::parse("203.0.113.2:51820").value(),
+  std::vector<TunnelEndpoint> eps{TunnelEndpoint::parse("203.0.113.2:51820/udp").value(),
                                   TunnelEndpoint::parse("[2001:db8::2]:443/tcp").value()};
   EXPECT_EQ(prefilterExpression(eps),
             "not ((udp and ((dst host 203.0.113.2 and dst port 51820) or (src host 203.0.113.2 "
             "and src port 51820))) or (tcp and ((dst host 2001:db8::2 and dst port 443) or (src "
             "host 2001:db8::2 and src port 443))))");
   EXPECT_EQ(prefilterExpression({}), "");
+}
+
+// What the kernel filter drops must be tunnel traffic by the classifier's definition: framed
+// tunnel packets go, everything else (unframed or malformed datagrams to the endpoint, other
+// traffic) reaches the classifier. Checked with libpcap's own compiler and BPF interpreter.
+TEST(MonitorPrefilter, DropsOnlyWhatTheClassifierCallsTunnel) {
+  ClassifierConfig config;
+  for (const char* e : {"203.0.113.2:51820", "198.51.100.7:1194/openvpn", "[2001:db8::2]:51820"}) {
+    config.endpoints.push_back(TunnelEndpoint::parse(e).value());
+  }
+  const Classifier classifier(config);
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
+  ASSERT_NE(dead, nullptr);
+  bpf_program prog{};
+  ASSERT_EQ(pcap_compile(dead, &prog, prefilterExpression(config.endpoints).c_str(), 1,
+                         PCAP_NETMASK_UNKNOWN),
+            0)
+      << pcap_geterr(dead);
+  f::V4 wg;
+  wg.dst = "203.0.113.2";
+  f::V4 ovpn;
+  ovpn.dst = "198.51.100.7";
+  f::V6 wg6;
+  wg6.dst = "2001:db8::2";
+  auto too_long = f::ipv4(wg, f::udp(40000, 51820, f::wireguard(4, 64)));
+  too_long[24] = 1;  // UDP length 256 + 72, beyond the IP payload: malformed
+  auto later = f::ipv4(wg, f::Bytes8(40, 0));
+  later[7] = 10;  // fragment offset 80
+  struct Case {
+    Bytes8 frame;
+    bool dropped;
+  };
+  const std::vector<Case> cases{
+      {asEthernet(f::ipv4(wg, f::udp(40000, 51820, f::wireguard(4, 64)))), true},
+      {asEthernet(f::ipv4(wg, f::udp(40000, 51820, f::wireguard(1, 148)))), true},
+      {asEthernet(f::ipv4(wg, f::udp(40000, 51820, f::wireguard(1, 100)))), false},
+      {asEthernet(f::ipv4(wg, f::udp(40000, 51820, f::dnsQuery("x.test")))), false},
+      {asEthernet(f::ipv4(wg, f::udp(40000, 51821, f::wireguard(4, 64)))), false},
+      {asEthernet(too_long), false},
+      {asEthernet(later), false},
+      {asEthernet(f::ipv6(wg6, f::udp(40000, 51820, f::wireguard(4, 96)))), true},
+      {asEthernet(f::ipv6(wg6, f::udp(40000, 51820, f::wireguard(5, 96)))), false},
+      {asEthernet(f::ipv4(ovpn, f::udp(40000, 1194, Bytes8{0x38, 1, 2, 3, 4, 5, 6, 7, 8, 9}))),
+       true},
+      {asEthernet(f::ipv4(ovpn, f::udp(40000, 1194, Bytes8{0x30, 1, 2, 3, 4}))), true},
+      {asEthernet(f::ipv4(ovpn, f::udp(40000, 1194, Bytes8{0x38, 1, 2, 3, 4}))), false},
+      {asEthernet(f::ipv4(ovpn, f::udp(40000, 1194, Bytes8{0x60, 1, 2, 3, 4, 5, 6, 7, 8, 9}))),
+       false},
+      {asEthernet(f::ipv4(f::V4{}, f::udp(40000, 53, f::dnsQuery("y.test")))), false},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& frame = cases[i].frame;
+    pcap_pkthdr hdr{};
+    hdr.caplen = hdr.len = static_cast<bpf_u_int32>(frame.size());
+    const bool kept = pcap_offline_filter(&prog, &hdr, frame.data()) != 0;
+    EXPECT_EQ(!kept, cases[i].dropped) << "case " << i;
+    const auto verdict =
+        classifier.classify(wire::packet::decode(wire::packet::LinkType::kEthernet, frame)).verdict;
+    if (!kept) {
+      EXPECT_EQ(verdict, Verdict::kTunnel) << "case " << i;
+    }
+  }
+  pcap_freecode(&prog);
+  pcap_close(dead);
 }
 
 }  // namespace

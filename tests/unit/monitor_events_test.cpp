@@ -2,6 +2,10 @@
 // summary, and the Prometheus text.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
+#include <ctime>
+
 #include "monitor/event_line.hpp"
 #include "monitor/events.hpp"
 #include "monitor_frames.hpp"
@@ -17,6 +21,89 @@ const Timestamp kTs{std::chrono::nanoseconds(1'714'564'800'123'456'789LL)};
 TEST(MonitorEvents, IsoTimeHasMicroseconds) {
   EXPECT_EQ(isoTime(kTs), "2024-05-01T12:00:00.123456Z");
   EXPECT_EQ(isoTime(Timestamp{}), "1970-01-01T00:00:00.000000Z");
+}
+
+// The calendar arithmetic against gmtime/strftime, over a century and a half of timestamps:
+// leap years, the turn of years and centuries, the last second of a day, times before 1970.
+TEST(MonitorEvents, IsoTimeAgreesWithGmtime) {
+  const auto reference = [](std::int64_t us) {
+    const std::time_t secs = static_cast<std::time_t>(us / 1'000'000 - (us % 1'000'000 < 0));
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    std::array<char, 40> buf{};
+    const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf.data() + n, buf.size() - n, ".%06ldZ",
+                  static_cast<long>(us - static_cast<std::int64_t>(secs) * 1'000'000));
+    return std::string(buf.data());
+  };
+  std::vector<std::int64_t> us{0,
+                               -1,
+                               1,
+                               951'782'400'000'000,
+                               951'868'799'999'999,
+                               4'107'542'399'999'999,
+                               4'294'967'295'999'999,
+                               -86'400'000'001};
+  std::uint64_t x = 88172645463325252ULL;  // xorshift: reproducible spread over 1900-2150
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    us.push_back(static_cast<std::int64_t>(x % 7'900'000'000'000'000ULL) - 2'208'988'800'000'000);
+  }
+  for (const auto v : us) {
+    // Twice each: the second call is served from the cached second.
+    for (int k = 0; k < 2; ++k) {
+      ASSERT_EQ(isoTime(Timestamp(std::chrono::microseconds(v))), reference(v)) << v;
+    }
+  }
+}
+
+// appendAddress() writes what IpAddress::toString() (inet_ntop) does, zero runs and embedded
+// IPv4 forms included.
+TEST(MonitorEvents, AddressTextAgreesWithInetNtop) {
+  std::vector<core::IpAddress> addrs;
+  for (const char* t : {"0.0.0.0",
+                        "255.255.255.255",
+                        "10.0.0.1",
+                        "1.22.133.4",
+                        "100.64.9.90",
+                        "::",
+                        "::1",
+                        "1::",
+                        "::ffff:1.2.3.4",
+                        "::1.2.3.4",
+                        "::ffff:0:1.2.3.4",
+                        "1:0:0:2:0:0:0:3",
+                        "1:0:0:2:0:0:3:4",
+                        "0:0:1::",
+                        "2001:db8::1:0:0:1",
+                        "fe80::1",
+                        "1:2:3:4:5:6:7:8",
+                        "1::8",
+                        "0:1:0:1:0:1:0:1",
+                        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                        "::ffff:0.0.0.0",
+                        "::0.0.0.2"}) {
+    addrs.push_back(core::IpAddress::parse(t).value());
+  }
+  std::uint64_t x = 2463534242ULL;
+  for (int i = 0; i < 20000; ++i) {
+    std::array<std::uint8_t, 16> b{};
+    for (auto& byte : b) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      byte = (x & 3) != 0 ? 0 : static_cast<std::uint8_t>(x >> 8);  // mostly zero groups
+    }
+    addrs.push_back(
+        core::IpAddress::fromBytes(i % 2 == 0 ? core::Family::kV6 : core::Family::kV4, b));
+  }
+  for (const auto& a : addrs) {
+    std::string out = "x";
+    appendAddress(out, a);
+    ASSERT_EQ(out, "x" + a.toString());
+  }
 }
 
 TEST(MonitorEvents, PrintableEscapesEverythingElse) {
@@ -39,6 +126,29 @@ TEST(MonitorEvents, LeakEventKeysInOrder) {
   EXPECT_EQ(leakText(LeakEvent{kTs, "lan0", p, v, 1}),
             "leak   2024-05-01T12:00:00.123456Z lan0 ipv4 udp 192.168.77.2:40000 > "
             "192.0.2.10:53  dns qname=q.leak.test");
+}
+
+TEST(MonitorEvents, LeakTextForEachKindOfAddressing) {
+  const Classifier c(ClassifierConfig{});
+  f::V6 h6;
+  h6.next = pk::kProtoTcp;
+  f::V4 icmp;
+  icmp.proto = pk::kProtoIcmp;
+  const std::vector<std::pair<f::Bytes8, std::string>> cases{
+      {f::ether(0x86dd, f::ipv6(h6, f::tcp(0, 443, 0x18, f::clientHello("a\\b")))),
+       "ipv6 tcp [2001:db8:77::2]:0 > [2001:db8:192::10]:443  tls sni=a\\x5cb"},
+      {f::ether(0x0806, f::arp(1, "10.0.0.1", "10.0.0.2")), "arp 10.0.0.1 > 10.0.0.2  arp"},
+      {f::ether(0x0800, f::ipv4(icmp, f::icmp(8, 0))), "ipv4 icmp 192.168.77.2 > 192.0.2.10  ipv4"},
+      {f::ether(0x0800, f::Bytes8{0x45}), "undecodable IP frame  malformed"},
+  };
+  LeakLineWriter writer;
+  for (const auto& [frame, text] : cases) {
+    const auto p = pk::decode(pk::LinkType::kEthernet, frame);
+    const auto v = c.classify(p);
+    const LeakEvent e{kTs, "lan0", p, v, 1};
+    EXPECT_EQ(leakText(e), "leak   2024-05-01T12:00:00.123456Z lan0 " + text);
+    EXPECT_EQ(writer.text(e), leakText(e));
+  }
 }
 
 TEST(MonitorEvents, HostileSniStaysOneJsonLine) {

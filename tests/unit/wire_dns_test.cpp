@@ -66,6 +66,23 @@ TEST(WireDns, ReadsCompressedNamesAndEscapes) {
   EXPECT_EQ(target->next, m->answers[0].rdata_offset + 6);
 }
 
+TEST(WireDns, ReadNameIntoReusesOneString) {
+  Pkt p;
+  p.header(1, 0x8400, 1, 1, 0, 0).name("a.example").u16(kTypeNs).u16(1);
+  p.u16(0xc00c).u16(kTypeNs).u16(1).u32(60).u16(6).u8({3, 'x', '.', 'y'}).u16(0xc00e);
+  std::string name = "left over";
+  auto next = readNameInto(p.b, kHeaderSize, name);
+  ASSERT_TRUE(next.ok()) << next.error().message();
+  EXPECT_EQ(name, "a.example");
+  EXPECT_EQ(*next, readName(p.b, kHeaderSize)->next);
+  const std::size_t rdata = p.b.size() - 6;
+  next = readNameInto(p.b, rdata, name);
+  ASSERT_TRUE(next.ok()) << next.error().message();
+  EXPECT_EQ(name, "x\\.y.example");
+  EXPECT_EQ(*next, rdata + 6);
+  EXPECT_FALSE(readNameInto(p.b, p.b.size(), name).ok());
+}
+
 TEST(WireDns, EscapesUnprintableBytes) {
   Pkt p;
   p.header(1, 0, 1, 0, 0, 0).u8({3, 'a', 0, ' ', 0}).u16(1).u16(1);
