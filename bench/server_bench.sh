@@ -5,11 +5,15 @@
 #   HTTP  wrk      -> vpnleak GET /api/v1/ip vs nginx-light returning the remote address
 #   STUN  bench/server_stun_load -> vpnleak vs coturn --stun-only
 # Every server gets CPU 0 and one worker; every load generator gets CPU 1. Rate limiting off.
-#   bench/server_bench.sh [SECONDS]  (default 10; needs root, scripts/deps.sh --bench, a build)
-# Prints a Markdown table for bench/RESULTS.md.
+# Each test runs PAIRS times in turns (vpnleak, peer, vpnleak, peer, ...) so that both see the
+# same background load; the table has the medians.
+#   bench/server_bench.sh [SECONDS] [PAIRS]  (default 10 and 3; needs root,
+#   scripts/deps.sh --bench, a build)
+# Prints a Markdown table for bench/RESULTS.md, then every run.
 set -euo pipefail
 
 secs=${1:-10}
+pairs=${2:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 vpnleak=${VPNLEAK:-$root/build/release/apps/vpnleak/vpnleak}
 [[ $(id -u) -eq 0 ]] || { echo "server_bench.sh: needs root (network namespace)" >&2; exit 3; }
@@ -46,7 +50,7 @@ wait_port() {  # wait_port tcp|udp PORT
 
 # --- servers -------------------------------------------------------------------------------
 server_cpu "$vpnleak" --log-level warn server --zone leak.test --dns 127.0.0.1:5300 --http 127.0.0.1:8080 \
-  --stun 127.0.0.1:3478 --answer-v4 192.0.2.10 --rrl 0 --threads 1 --max-tests 2000 \
+  --stun 127.0.0.1:3478 --answer-v4 192.0.2.10 --rrl 0 --threads 1 --max-tests $((1000 * pairs + 1000)) \
   >"$tmp/vpnleak.log" 2>&1 &
 pids+=($!)
 
@@ -116,41 +120,70 @@ pids+=($!)
 wait_port udp 5300; wait_port udp 5301; wait_port tcp 8080; wait_port tcp 8081
 wait_port udp 3478; wait_port udp 3479
 
-# --- DNS -----------------------------------------------------------------------------------
-# 1000 live tests x 10 names: every query is recorded under its token (1,000,000 at most).
-urls=()
-for _ in $(seq 1000); do urls+=(http://127.0.0.1:8080/api/v1/tests); done
-in_ns curl -s -X POST "${urls[@]}" | grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4 >"$tmp/tokens"
-while read -r t; do
-  for i in $(seq 0 9); do echo "q$i.$t.leak.test A"; done
-done <"$tmp/tokens" >"$tmp/queries"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+median() {
+  tr ' ' '\n' | grep . | sort -n |
+    awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 
+# --- DNS -----------------------------------------------------------------------------------
+# Every pair gets 1000 new tests x 10 names: every query is recorded under its token (at most
+# 1000 per test; the memory store keeps 1,000,000 in all, evicting the oldest).
+dns_queries() {
+  local urls=()
+  for _ in $(seq 1000); do urls+=(http://127.0.0.1:8080/api/v1/tests); done
+  in_ns curl -s -X POST "${urls[@]}" | grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4 |
+    while read -r t; do
+      for i in $(seq 0 9); do echo "q$i.$t.leak.test A"; done
+    done >"$tmp/queries"
+}
 dnsperf_qps() {
   load_cpu dnsperf -s 127.0.0.1 -p "$1" -d "$tmp/queries" -l "$secs" -c 8 -q 500 -T 1 2>&1 |
     awk '/Queries per second/ {printf "%d", $4}'
 }
-dns_vpnleak=$(dnsperf_qps 5300)
-dns_nsd=$(dnsperf_qps 5301)
+dns_vpnleak=(); dns_nsd=()
+for _ in $(seq "$pairs"); do
+  dns_queries
+  dns_vpnleak+=("$(dnsperf_qps 5300)")
+  dns_nsd+=("$(dnsperf_qps 5301)")
+done
 recorded=$(in_ns curl -s http://127.0.0.1:8080/metrics | awk '/outcome="recorded"/ {print $2}')
 
 # --- HTTP ----------------------------------------------------------------------------------
 wrk_rps() {
   load_cpu wrk -t1 -c64 -d"${secs}s" "$1" | awk '/Requests\/sec/ {printf "%d", $2}'
 }
-http_vpnleak=$(wrk_rps http://127.0.0.1:8080/api/v1/ip)
-http_nginx=$(wrk_rps http://127.0.0.1:8081/api/v1/ip)
+http_vpnleak=(); http_nginx=()
+for _ in $(seq "$pairs"); do
+  http_vpnleak+=("$(wrk_rps http://127.0.0.1:8080/api/v1/ip)")
+  http_nginx+=("$(wrk_rps http://127.0.0.1:8081/api/v1/ip)")
+done
 
 # --- STUN ----------------------------------------------------------------------------------
 g++ -O2 -std=c++20 -I"$root/src" "$root/bench/server_stun_load.cpp" "$root/src/wire/stun.cpp" \
   "$root/src/core/ip.cpp" "$root/src/core/result.cpp" -o "$tmp/stun_load"
-stun_vpnleak=$(load_cpu "$tmp/stun_load" 127.0.0.1 3478 "$secs" 128)
-stun_coturn=$(load_cpu "$tmp/stun_load" 127.0.0.1 3479 "$secs" 128)
+stun_vpnleak=(); stun_coturn=()
+for _ in $(seq "$pairs"); do
+  stun_vpnleak+=("$(load_cpu "$tmp/stun_load" 127.0.0.1 3478 "$secs" 128)")
+  stun_coturn+=("$(load_cpu "$tmp/stun_load" 127.0.0.1 3479 "$secs" 128)")
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-echo "| test | vpnleak | peer | peer value | vpnleak / peer |"
+row() {  # row NAME PEER VPNLEAK_VALUES PEER_VALUES
+  local a b
+  a=$(echo "$3" | median); b=$(echo "$4" | median)
+  echo "| $1 | $a | $2 | $b | $(ratio "$a" "$b") |"
+}
+echo "| test (median of $pairs) | vpnleak | peer | peer value | vpnleak / peer |"
 echo "|---|---:|---|---:|---:|"
-echo "| DNS queries/s (dnsperf, UDP, wildcard zone) | $dns_vpnleak | NSD $(nsd -v 2>&1 | awk '{print $3; exit}') | $dns_nsd | $(ratio "$dns_vpnleak" "$dns_nsd") |"
-echo "| HTTP GET /api/v1/ip requests/s (wrk, 64 connections) | $http_vpnleak | nginx-light | $http_nginx | $(ratio "$http_vpnleak" "$http_nginx") |"
-echo "| STUN bindings/s (128 in flight) | $stun_vpnleak | coturn --stun-only | $stun_coturn | $(ratio "$stun_vpnleak" "$stun_coturn") |"
+row "DNS queries/s (dnsperf, UDP, wildcard zone)" "NSD $(nsd -v 2>&1 | awk '{print $3; exit}')" \
+  "${dns_vpnleak[*]}" "${dns_nsd[*]}"
+row "HTTP GET /api/v1/ip requests/s (wrk, 64 connections)" "nginx-light" \
+  "${http_vpnleak[*]}" "${http_nginx[*]}"
+row "STUN bindings/s (128 in flight)" "coturn --stun-only" "${stun_vpnleak[*]}" "${stun_coturn[*]}"
 echo
-echo "vpnleak observations recorded during the DNS run: ${recorded:-?}; ${secs}s per run."
+echo "Runs in order (vpnleak/peer): DNS ${dns_vpnleak[*]} / ${dns_nsd[*]};" \
+  "HTTP ${http_vpnleak[*]} / ${http_nginx[*]}; STUN ${stun_vpnleak[*]} / ${stun_coturn[*]}."
+echo "vpnleak observations recorded during the DNS runs: ${recorded:-?}; ${secs}s per run;" \
+  "load average $load_start at the start, $load_end at the end."

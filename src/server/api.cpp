@@ -154,7 +154,11 @@ HttpResponse Api::ip(const HttpRequest& req, std::string_view query) const {
   HttpResponse r;
   r.body.reserve(96);
   r.body += R"({"schema":"vpnleak.server.ip/1","ip":")";
-  r.body += req.peer.address.toString();
+  if (req.peer_address.empty()) {
+    r.body += req.peer.address.toString();
+  } else {
+    r.body += req.peer_address;
+  }
   r.body += R"(","family":")";
   r.body += core::familyName(req.peer.address.family());
   r.body += R"(","port":)";

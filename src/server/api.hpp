@@ -21,6 +21,9 @@ struct HttpRequest {
   std::string_view body;
   std::string_view user_agent;
   core::Endpoint peer;  // IPv4-mapped IPv6 already unmapped
+  // peer.address as text when the caller has it already (the HTTP server formats it once per
+  // connection); empty: formatted when needed.
+  std::string_view peer_address = {};
 };
 
 // Content type and headers are always string literals of this file's code (never request

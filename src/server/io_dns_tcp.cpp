@@ -17,16 +17,15 @@ namespace {
 
 class DnsTcpSession : public std::enable_shared_from_this<DnsTcpSession> {
  public:
-  DnsTcpSession(tcp::socket s, SharedState& shared)
-      : sock_(std::move(s)), timer_(sock_.get_executor()), shared_(shared) {
+  DnsTcpSession(tcp::socket s, SharedState& shared, const core::Endpoint& peer)
+      : sock_(std::move(s)), timer_(sock_.get_executor()), shared_(shared), peer_(peer) {
     ++shared_.tcp_dns_connections;
-    boost::system::error_code ec;
-    const auto ep = sock_.remote_endpoint(ec);
-    if (!ec) peer_ = endpointFrom(ep.data());
   }
   ~DnsTcpSession() { --shared_.tcp_dns_connections; }
   DnsTcpSession(const DnsTcpSession&) = delete;
   DnsTcpSession& operator=(const DnsTcpSession&) = delete;
+  DnsTcpSession(DnsTcpSession&&) = delete;
+  DnsTcpSession& operator=(DnsTcpSession&&) = delete;
 
   void start() { readLength(); }
 
@@ -92,12 +91,12 @@ class DnsTcpSession : public std::enable_shared_from_this<DnsTcpSession> {
 }  // namespace
 
 void startTcpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
-  auto on = [&shared](tcp::socket s) {
+  auto on = [&shared](Acceptor::Socket s, const core::Endpoint& peer) {
     if (shared.tcp_dns_connections.load() >= shared.limits.max_tcp_dns_connections) {
       bump(shared.metrics->dns_tcp_connections_rejected);
       return;  // the socket closes as it goes out of scope
     }
-    std::make_shared<DnsTcpSession>(std::move(s), shared)->start();
+    std::make_shared<DnsTcpSession>(std::move(s), shared, peer)->start();
   };
   std::make_shared<Acceptor>(ioc, std::move(fd), std::move(on))->start();
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <boost/asio/detail/concurrency_hint.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -75,7 +76,8 @@ class Loops {
  public:
   Loops(unsigned n, std::vector<Listener>& listeners, SharedState& shared) {
     for (unsigned i = 0; i < n; ++i) {
-      loops_.push_back(std::make_unique<asio::io_context>(1));
+      // One thread per loop and no I/O object shared between loops: no locking in the reactor.
+      loops_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
       for (auto& l : listeners) attach(*loops_.back(), l, i, shared);
     }
     for (auto& ioc : loops_) {

@@ -2,6 +2,7 @@
 // inside a fresh network namespace of its own (loopback only).
 #include <gtest/gtest.h>
 
+#include "server/api.hpp"
 #include "server_test_util.hpp"
 #include "wire/dns.hpp"
 #include "wire/stun.hpp"
@@ -226,6 +227,78 @@ TEST_F(ServerLoopback, MalformedHttpGetsJsonErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(big.substr(0, 12), "HTTP/1.1 200") << big.substr(0, 300);
   // A client that connects and says nothing is cut off by the idle timeout, not kept forever.
   tcpExchange(ns_->name(), kHttp4, "", std::chrono::milliseconds(200));
+  expectServing();
+}
+
+// The responses in a stream of HTTP/1.1 responses: content type, Connection header, body.
+struct Response {
+  std::string status_line, content_type, connection, body;
+};
+std::vector<Response> splitResponses(const std::string& stream) {
+  std::vector<Response> out;
+  std::size_t at = 0;
+  const auto header = [](const std::string& head, const std::string& name) {
+    const auto p = head.find("\r\n" + name + ": ");
+    if (p == std::string::npos) return std::string();
+    const auto v = p + name.size() + 4;
+    return head.substr(v, head.find("\r\n", v) - v);
+  };
+  while (at < stream.size()) {
+    const auto end = stream.find("\r\n\r\n", at);
+    if (end == std::string::npos) break;
+    const std::string head = stream.substr(at, end + 2 - at);
+    const auto length = std::stoul(header(head, "Content-Length"));
+    out.push_back({head.substr(0, head.find("\r\n")), header(head, "Content-Type"),
+                   header(head, "Connection"), stream.substr(end + 4, length)});
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+TEST_F(ServerLoopback, PipelinedRequestsAreAnsweredInOrderUpToTheKeepAliveLimit) {
+  // 120 requests in one write, pages and addresses in turn, to a client with a tiny receive
+  // window that reads nothing for a while: the server's writes fill the socket and must resume
+  // when it drains. It answers the first 100 (the per-connection limit), in order, then closes.
+  // Small send buffers in this namespace (the server's included), so that the writes fill up.
+  ASSERT_TRUE(inNetns(ns_->name(), {"sysctl", "-qw", "net.ipv4.tcp_wmem=4096 4096 4096"}).ok());
+  auto fd = socketIn(ns_->name(), AF_INET, SOCK_STREAM);
+  ASSERT_TRUE(fd.valid());
+  const int small = 4096;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_storage ss{};
+  const auto len = server::sockaddrFrom(kHttp4, ss);
+  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len), 0);
+  std::string requests;
+  for (int i = 0; i < 120; ++i) {
+    requests +=
+        std::string("GET ") + (i % 2 == 0 ? "/" : "/api/v1/ip") + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  ASSERT_EQ(::send(fd.get(), requests.data(), requests.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(requests.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string stream;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1) << "no EOF after " << stream.size() << " bytes";
+    const auto n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    stream.append(buf, static_cast<std::size_t>(n));
+  }
+  const auto responses = splitResponses(stream);
+  ASSERT_EQ(responses.size(), 100U) << stream.substr(0, 300);
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    const auto& r = responses[i];
+    EXPECT_EQ(r.status_line, "HTTP/1.1 200 OK") << i;
+    if (i % 2 == 0) {
+      EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << i;
+      EXPECT_EQ(r.body.size(), server::webrtcPage().size()) << i;
+    } else {
+      EXPECT_EQ(json(r.body)["port"], json(responses[1].body)["port"]) << i;
+      EXPECT_EQ(json(r.body)["ip"], "127.0.0.1") << i;
+    }
+    EXPECT_EQ(r.connection, i == 99 ? "close" : "") << i;
+  }
   expectServing();
 }
 

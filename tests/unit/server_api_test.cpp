@@ -48,6 +48,20 @@ TEST(ServerApi, EchoesTheClientAddress) {
   EXPECT_EQ(j["family"], "ipv6");
 }
 
+TEST(ServerApi, EchoesAnAddressTheCallerFormattedTheSameWay) {
+  // The HTTP server formats a connection's address once and passes it with every request.
+  ApiFixture f;
+  for (const char* peer : {"198.51.100.2:40000", "[2001:db8:77::2]:1"}) {
+    const auto ep = core::Endpoint::parse(peer).value();
+    const std::string text = ep.address.toString();
+    HttpRequest plain{"GET", "/api/v1/ip", "", "ua", ep};
+    HttpRequest formatted{"GET", "/api/v1/ip", "", "ua", ep, text};
+    EXPECT_EQ(f.api->handle(formatted).body, f.api->handle(plain).body) << peer;
+    formatted.peer_address = "203.0.113.9";  // taken as given: proof that it is used
+    EXPECT_EQ(ApiFixture::json(f.api->handle(formatted))["ip"], "203.0.113.9");
+  }
+}
+
 TEST(ServerApi, DescribesItsConfiguration) {
   ApiFixture f;
   const auto j = ApiFixture::json(f.call("GET", "/api/v1/config"));
