@@ -256,10 +256,10 @@ std::vector<Response> splitResponses(const std::string& stream) {
 }
 
 TEST_F(ServerLoopback, PipelinedRequestsAreAnsweredInOrderUpToTheKeepAliveLimit) {
-  // 120 requests in one write, pages and addresses in turn, to a client with a tiny receive
-  // window that reads nothing for a while: the server's writes fill the socket and must resume
-  // when it drains. It answers the first 100 (the per-connection limit), in order, then closes.
-  // Small send buffers in this namespace (the server's included), so that the writes fill up.
+  // 20 requests more than the per-connection limit in one write, pages and addresses in turn,
+  // to a client with a tiny receive window that reads nothing for a while: the server's writes
+  // fill the socket and must resume when it drains. It answers up to the limit, in order, then
+  // closes. Small send buffers in this namespace (the server's too), so that the writes fill up.
   ASSERT_TRUE(inNetns(ns_->name(), {"sysctl", "-qw", "net.ipv4.tcp_wmem=4096 4096 4096"}).ok());
   auto fd = socketIn(ns_->name(), AF_INET, SOCK_STREAM);
   ASSERT_TRUE(fd.valid());
@@ -269,7 +269,8 @@ TEST_F(ServerLoopback, PipelinedRequestsAreAnsweredInOrderUpToTheKeepAliveLimit)
   const auto len = server::sockaddrFrom(kHttp4, ss);
   ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len), 0);
   std::string requests;
-  for (int i = 0; i < 120; ++i) {
+  const std::size_t limit = server::Limits{}.http_requests_per_connection;
+  for (std::size_t i = 0; i < limit + 20; ++i) {
     requests +=
         std::string("GET ") + (i % 2 == 0 ? "/" : "/api/v1/ip") + " HTTP/1.1\r\nHost: x\r\n\r\n";
   }
@@ -286,7 +287,7 @@ TEST_F(ServerLoopback, PipelinedRequestsAreAnsweredInOrderUpToTheKeepAliveLimit)
     stream.append(buf, static_cast<std::size_t>(n));
   }
   const auto responses = splitResponses(stream);
-  ASSERT_EQ(responses.size(), 100U) << stream.substr(0, 300);
+  ASSERT_EQ(responses.size(), limit) << stream.substr(0, 300);
   for (std::size_t i = 0; i < responses.size(); ++i) {
     const auto& r = responses[i];
     EXPECT_EQ(r.status_line, "HTTP/1.1 200 OK") << i;
@@ -297,7 +298,7 @@ TEST_F(ServerLoopback, PipelinedRequestsAreAnsweredInOrderUpToTheKeepAliveLimit)
       EXPECT_EQ(json(r.body)["port"], json(responses[1].body)["port"]) << i;
       EXPECT_EQ(json(r.body)["ip"], "127.0.0.1") << i;
     }
-    EXPECT_EQ(r.connection, i == 99 ? "close" : "") << i;
+    EXPECT_EQ(r.connection, i + 1 == limit ? "close" : "") << i;
   }
   expectServing();
 }
