@@ -18,7 +18,7 @@ struct Limits {
   std::size_t http_header_bytes = std::size_t{8} * 1024;
   std::size_t http_body_bytes = std::size_t{64} * 1024;
   std::chrono::seconds idle_timeout{10};
-  unsigned http_requests_per_connection = 100;
+  unsigned http_requests_per_connection = 1000;  // as nginx's keepalive_requests default
   std::size_t max_tests = 100000;          // memory store
   std::size_t max_observations = 1000000;  // memory store, all tests together
   std::size_t max_observations_per_test = 1000;
