@@ -10,10 +10,18 @@
 #include "cli/lab_report.hpp"
 #include "lab/lab.hpp"
 #include "lab/plan.hpp"
+#include "lab/scenarios.hpp"
 
 namespace vpnleak::cli {
 
 namespace {
+
+// "reconnect, iface-flap, ...": the catalogue's ids for the help text.
+std::string scenarioIds() {
+  std::string ids;
+  for (const auto& s : lab::catalogue()) ids += (ids.empty() ? "" : ", ") + s.id;
+  return ids;
+}
 
 struct LabArgs {
   lab::LabOptions opts;
@@ -82,6 +90,7 @@ int runExec(const LabArgs& a) {
   std::vector<std::string> argv{"ip", "netns", "exec", a.opts.prefix + a.node};
   argv.insert(argv.end(), a.command.begin(), a.command.end());
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (auto& s : argv) cargv.push_back(s.data());
   cargv.push_back(nullptr);
   std::cout.flush();
@@ -148,8 +157,7 @@ void addLabCommand(CLI::App& root, Action& action) {
   run->add_option("--prefix", args->opts.prefix, "Name prefix of the lab's namespaces")
       ->capture_default_str();
   run->add_option("--scenarios", ra->scenarios,
-                  "Comma-separated scenario ids (default: all): reconnect, iface-flap, dns-isp, "
-                  "ipv6-native, tunnelvision, endpoint-blocked, dns-hardcoded, webrtc");
+                  "Comma-separated scenario ids (default: all): " + scenarioIds());
   run->add_option("--runs", ra->runs, "Faults per scenario and guard mode")->capture_default_str();
   addVpnFlag(run, args->vpn);
   run->add_flag("--json", ra->json, "One JSON document (schema vpnleak.run/1)");

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <limits>
 
+#include "core/ip.hpp"
 #include "core/json.hpp"
 
 namespace vpnleak::lab {
@@ -57,10 +58,13 @@ core::Result<LeakEvent> leakFrom(const Json& j) {
   return e;
 }
 
-std::string hostPort(const std::string& addr, const std::optional<std::uint16_t>& p,
-                     const std::string& family) {
-  if (!p) return addr.empty() ? "?" : addr;
-  return (family == "ipv6" ? "[" + addr + "]" : addr) + ":" + std::to_string(*p);
+// "IP:PORT" as core::Endpoint prints it; the bare address when there is no port or the monitor
+// wrote something that is not an address.
+std::string hostPort(const std::string& addr, const std::optional<std::uint16_t>& p) {
+  if (addr.empty()) return "?";
+  auto ip = core::IpAddress::parse(addr);
+  if (!p || !ip) return addr;
+  return core::Endpoint{*ip, *p}.toString();
 }
 
 }  // namespace
@@ -101,8 +105,8 @@ LeakClass classify(std::string_view reason, std::string_view family) {
 
 std::string evidenceLine(const LeakEvent& e) {
   std::string s(leakClassName(e.cls));
-  s += " " + (e.proto.empty() ? std::string("?") : e.proto) + " " +
-       hostPort(e.src, e.sport, e.family) + " > " + hostPort(e.dst, e.dport, e.family);
+  s += " " + (e.proto.empty() ? std::string("?") : e.proto) + " " + hostPort(e.src, e.sport) +
+       " > " + hostPort(e.dst, e.dport);
   if (!e.name.empty()) s += " " + e.name;
   if (e.reason != leakClassName(e.cls)) s += " [" + e.reason + "]";
   s += " (" + e.time + ")";

@@ -138,7 +138,6 @@ std::vector<Scenario> build() {
     s.description =
         "headless Chromium opens the leak server's WebRTC page: ICE gathering sends STUN from "
         "every interface, the native IPv6 one too";
-    s.leak_server = true;
     s.only = LeakClass::kStun;  // the STUN the candidates come from
     s.traffic = [](const LabPlan&) { return TrafficPlan{}; };
     s.setup = createWebrtcTest;

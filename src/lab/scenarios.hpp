@@ -23,7 +23,6 @@ struct Scenario {
   std::string description;
   bool leaks_without_guard = true;
   DnsMode dns = DnsMode::kVpn;
-  bool leak_server = false;  // start `vpnleak server` in the server node
   // Only leaks of this class (leak_events.hpp) count for the verdict; the others are reported as
   // ignored. Empty: every leak counts.
   std::optional<LeakClass> only;

@@ -1,8 +1,6 @@
 #include "monitor/metrics_http.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/sockaddr.hpp"
+
 namespace vpnleak::monitor {
 
 namespace {
@@ -18,37 +18,22 @@ namespace {
 constexpr std::size_t kRequestLimit = 4096;
 constexpr auto kRequestTime = std::chrono::milliseconds(1000);
 
-union SockAddr {
-  sockaddr base;
-  sockaddr_in v4;
-  sockaddr_in6 v6;
-};
-
 core::Result<core::UniqueFd> listenOn(const core::Endpoint& ep, std::uint16_t& bound_port) {
-  SockAddr sa{};
-  socklen_t len = 0;
-  if (ep.address.isV4()) {
-    sa.v4.sin_family = AF_INET;
-    sa.v4.sin_port = htons(ep.port);
-    std::memcpy(&sa.v4.sin_addr, ep.address.bytes().data(), 4);
-    len = sizeof(sa.v4);
-  } else {
-    sa.v6.sin6_family = AF_INET6;
-    sa.v6.sin6_port = htons(ep.port);
-    std::memcpy(&sa.v6.sin6_addr, ep.address.bytes().data(), 16);
-    len = sizeof(sa.v6);
-  }
-  core::UniqueFd fd(::socket(sa.base.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_storage ss{};
+  socklen_t len = core::toSockaddr(ep, ss);
+  core::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return core::sysError("cannot open the --metrics socket");
   const int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (::bind(fd.get(), &sa.base, len) != 0) {
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if (::bind(fd.get(), sa, len) != 0) {
     return core::sysError("cannot listen on --metrics " + ep.toString());
   }
-  if (::listen(fd.get(), 8) != 0 || ::getsockname(fd.get(), &sa.base, &len) != 0) {
+  len = sizeof ss;
+  if (::listen(fd.get(), 8) != 0 || ::getsockname(fd.get(), sa, &len) != 0) {
     return core::sysError("cannot listen on --metrics " + ep.toString());
   }
-  bound_port = ntohs(ep.address.isV4() ? sa.v4.sin_port : sa.v6.sin6_port);
+  bound_port = core::fromSockaddr(ss).port;
   return fd;
 }
 

@@ -26,7 +26,6 @@ TEST(LabScenarios, CatalogueHasEveryNewScenarioWithItsSteps) {
   const auto& localnet = *findScenario("localnet");
   EXPECT_EQ(localnet.guard_args, (std::vector<std::string>{"--allow-lan", "--lan-iface", "lan0"}));
   EXPECT_TRUE(findScenario("webrtc")->evidence);
-  EXPECT_TRUE(findScenario("webrtc")->leak_server);
   EXPECT_TRUE(findScenario("serverip")->evidence);
   // Only LocalNet changes the guard's flags.
   for (const auto& s : catalogue()) {
