@@ -8,12 +8,14 @@
 # Each test runs PAIRS times in turns (vpnleak, peer, vpnleak, peer, ...) so that both see the
 # same background load; the table has the medians.
 #   bench/server_bench.sh [SECONDS] [PAIRS]  (default 10 and 3; needs root,
-#   scripts/deps.sh --bench, a build)
+#   scripts/deps.sh --bench, a build); ONLY=dns|http|stun runs that part alone.
 # Prints a Markdown table for bench/RESULTS.md, then every run.
 set -euo pipefail
 
 secs=${1:-10}
 pairs=${2:-3}
+only=${ONLY:-all}
+want() { [[ $only == all || $only == "$1" ]]; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 vpnleak=${VPNLEAK:-$root/build/release/apps/vpnleak/vpnleak}
 [[ $(id -u) -eq 0 ]] || { echo "server_bench.sh: needs root (network namespace)" >&2; exit 3; }
@@ -109,16 +111,16 @@ http {
   }
 }
 CONF
-server_cpu nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
-pids+=($!)
+want http && { server_cpu nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" & pids+=($!); }
 
-server_cpu turnserver --stun-only --listening-ip 127.0.0.1 --listening-port 3479 --no-cli \
+want stun && server_cpu turnserver --stun-only --listening-ip 127.0.0.1 --listening-port 3479 --no-cli \
   --no-tls --no-dtls --relay-threads 1 --log-file stdout --simple-log -n \
   >"$tmp/coturn.log" 2>&1 &
-pids+=($!)
+want stun && pids+=($!)
 
-wait_port udp 5300; wait_port udp 5301; wait_port tcp 8080; wait_port tcp 8081
-wait_port udp 3478; wait_port udp 3479
+wait_port udp 5300; wait_port udp 5301; wait_port tcp 8080; wait_port udp 3478
+want http && wait_port tcp 8081
+want stun && wait_port udp 3479
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 median() {
@@ -143,6 +145,7 @@ dnsperf_qps() {
 }
 dns_vpnleak=(); dns_nsd=()
 for _ in $(seq "$pairs"); do
+  want dns || break
   dns_queries
   dns_vpnleak+=("$(dnsperf_qps 5300)")
   dns_nsd+=("$(dnsperf_qps 5301)")
@@ -155,15 +158,17 @@ wrk_rps() {
 }
 http_vpnleak=(); http_nginx=()
 for _ in $(seq "$pairs"); do
+  want http || break
   http_vpnleak+=("$(wrk_rps http://127.0.0.1:8080/api/v1/ip)")
   http_nginx+=("$(wrk_rps http://127.0.0.1:8081/api/v1/ip)")
 done
 
 # --- STUN ----------------------------------------------------------------------------------
-g++ -O2 -std=c++20 -I"$root/src" "$root/bench/server_stun_load.cpp" "$root/src/wire/stun.cpp" \
+want stun && g++ -O2 -std=c++20 -I"$root/src" "$root/bench/server_stun_load.cpp" "$root/src/wire/stun.cpp" \
   "$root/src/core/ip.cpp" "$root/src/core/result.cpp" -o "$tmp/stun_load"
 stun_vpnleak=(); stun_coturn=()
 for _ in $(seq "$pairs"); do
+  want stun || break
   stun_vpnleak+=("$(load_cpu "$tmp/stun_load" 127.0.0.1 3478 "$secs" 128)")
   stun_coturn+=("$(load_cpu "$tmp/stun_load" 127.0.0.1 3479 "$secs" 128)")
 done
@@ -177,11 +182,11 @@ row() {  # row NAME PEER VPNLEAK_VALUES PEER_VALUES
 }
 echo "| test (median of $pairs) | vpnleak | peer | peer value | vpnleak / peer |"
 echo "|---|---:|---|---:|---:|"
-row "DNS queries/s (dnsperf, UDP, wildcard zone)" "NSD $(nsd -v 2>&1 | awk '{print $3; exit}')" \
+want dns && row "DNS queries/s (dnsperf, UDP, wildcard zone)" "NSD $(nsd -v 2>&1 | awk '{print $3; exit}')" \
   "${dns_vpnleak[*]}" "${dns_nsd[*]}"
-row "HTTP GET /api/v1/ip requests/s (wrk, 64 connections)" "nginx-light" \
+want http && row "HTTP GET /api/v1/ip requests/s (wrk, 64 connections)" "nginx-light" \
   "${http_vpnleak[*]}" "${http_nginx[*]}"
-row "STUN bindings/s (128 in flight)" "coturn --stun-only" "${stun_vpnleak[*]}" "${stun_coturn[*]}"
+want stun && row "STUN bindings/s (128 in flight)" "coturn --stun-only" "${stun_vpnleak[*]}" "${stun_coturn[*]}"
 echo
 echo "Runs in order (vpnleak/peer): DNS ${dns_vpnleak[*]} / ${dns_nsd[*]};" \
   "HTTP ${http_vpnleak[*]} / ${http_nginx[*]}; STUN ${stun_vpnleak[*]} / ${stun_coturn[*]}."

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
@@ -59,34 +60,26 @@ core::Status configure(pcap_t* p, const std::string& iface, const LiveOptions& o
   return {};
 }
 
-// The filter expr; with rejected_snaplen, what it rejects is kept cut short instead. A filter
-// libpcap compiles returns 0 for "reject" and the snapshot length for "accept" from every exit,
-// so the rejecting exits only need another constant.
-core::Status applyFilter(pcap_t* p, const std::string& iface, const std::string& expr,
-                         std::uint32_t rejected_snaplen) {
-  bpf_program prog{};
-  if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    return makeError(Errc::kInternal,
-                     "cannot compile capture filter '" + expr + "': " + pcap_geterr(p));
+// The compiled filter's instructions for the eBPF translation (the same layout, another type).
+std::vector<ClassicInsn> classic(const bpf_program& prog) {
+  std::vector<ClassicInsn> out;
+  for (const auto& i : std::span<const bpf_insn>(prog.bf_insns, prog.bf_len)) {
+    out.push_back(ClassicInsn{i.code, i.jt, i.jf, i.k});
   }
-  if (rejected_snaplen > 0) {
-    // Too long for the kernel (many endpoints), libpcap would run it in user space on every
-    // packet, for nothing: such a filter cuts nothing, so it is left out.
-    constexpr unsigned kKernelMaxInsns = 4096;  // BPF_MAXINSNS, <linux/filter.h>
-    if (prog.bf_len > kKernelMaxInsns) {
-      pcap_freecode(&prog);
-      return makeError(Errc::kInternal, "capture filter too long for the kernel");
-    }
-    const std::span<bpf_insn> insns(prog.bf_insns, prog.bf_len);
-    for (auto& i : insns) {
-      if (i.code == (BPF_RET | BPF_K) && i.k == 0) i.k = rejected_snaplen;
-    }
+  return out;
+}
+
+// A filter libpcap compiles returns 0 for "reject" and the snapshot length for "accept" from
+// every exit, so cutting rejected packets short only needs another constant at the rejecting
+// exits. Too long for the kernel (many endpoints), libpcap would run it in user space on every
+// packet, for nothing: such a filter cuts nothing, so it is left out (an error).
+core::Status cutRejected(bpf_program& prog, std::uint32_t rejected_snaplen) {
+  constexpr unsigned kKernelMaxInsns = 4096;  // BPF_MAXINSNS, <linux/filter.h>
+  if (prog.bf_len > kKernelMaxInsns) {
+    return makeError(Errc::kInternal, "capture filter too long for the kernel");
   }
-  const int rc = pcap_setfilter(p, &prog);
-  pcap_freecode(&prog);
-  if (rc != 0) {
-    return makeError(Errc::kSystem,
-                     "cannot set capture filter on '" + iface + "': " + pcap_geterr(p));
+  for (auto& i : std::span<bpf_insn>(prog.bf_insns, prog.bf_len)) {
+    if (i.code == (BPF_RET | BPF_K) && i.k == 0) i.k = rejected_snaplen;
   }
   return {};
 }
@@ -100,10 +93,18 @@ bool isLoopback(const std::string& iface) {
          (ifr.ifr_flags & IFF_LOOPBACK) != 0;
 }
 
+// libpcap hides the outgoing copy of every loopback packet (each is seen again coming in), so
+// "out" on loopback means the incoming copies: every packet once.
+CaptureDirection effective(CaptureDirection d, bool loopback) {
+  return d == CaptureDirection::kOut && loopback ? CaptureDirection::kIn : d;
+}
+
+// What libpcap's direction filter keeps, for the kernel filter that counts in its place.
+KernelDirection kernelDirection(CaptureDirection d, bool loopback) {
+  return KernelDirection{d != CaptureDirection::kIn && !loopback, d != CaptureDirection::kOut};
+}
+
 core::Status applyDirection(pcap_t* p, const std::string& iface, CaptureDirection d) {
-  // libpcap hides the outgoing copy of every loopback packet (each is seen again coming in), so
-  // "out" on loopback means the incoming copies: every packet once.
-  if (d == CaptureDirection::kOut && isLoopback(iface)) d = CaptureDirection::kIn;
   const pcap_direction_t dir = d == CaptureDirection::kOut  ? PCAP_D_OUT
                                : d == CaptureDirection::kIn ? PCAP_D_IN
                                                             : PCAP_D_INOUT;
@@ -152,6 +153,34 @@ core::Status PcapHandle::setLinkType() {
   return {};
 }
 
+// The filter o.filter; what it rejects is counted in the kernel and dropped (count_rejected), or
+// cut short (rejected_snaplen), or dropped.
+core::Status PcapHandle::applyFilter(const LiveOptions& o, KernelDirection d) {
+  pcap_t* p = p_.get();
+  bpf_program prog{};
+  if (pcap_compile(p, &prog, o.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    return makeError(Errc::kInternal,
+                     "cannot compile capture filter '" + o.filter + "': " + pcap_geterr(p));
+  }
+  const std::unique_ptr<bpf_program, void (*)(bpf_program*)> freed(&prog, pcap_freecode);
+  // Ethernet only: for other link types libpcap rewrites the program's offsets on the way in.
+  if (o.count_rejected && link_ == LinkType::kEthernet) {
+    auto counter = KernelTunnelCounter::attach(pcap_get_selectable_fd(p), classic(prog), d);
+    if (counter) {
+      counter_ = std::move(*counter);
+      return {};
+    }
+    log::debug("counting tunnel packets in user space",
+               {{"iface", name_}, {"reason", counter.error().message()}});
+  }
+  if (o.rejected_snaplen > 0) VL_TRY(cutRejected(prog, o.rejected_snaplen));
+  if (pcap_setfilter(p, &prog) != 0) {
+    return makeError(Errc::kSystem,
+                     "cannot set capture filter on '" + name_ + "': " + pcap_geterr(p));
+  }
+  return {};
+}
+
 core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const LiveOptions& o) {
   std::array<char, PCAP_ERRBUF_SIZE> err{};
   pcap_t* raw = pcap_create(iface.c_str(), err.data());
@@ -166,14 +195,17 @@ core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const Li
     log::warn("capture started with a warning", {{"iface", iface}, {"detail", pcap_geterr(raw)}});
   }
   VL_TRY(h.setLinkType());
-  VL_TRY(applyDirection(raw, iface, o.direction));
+  const bool loopback = isLoopback(iface);
+  const CaptureDirection dir = effective(o.direction, loopback);
+  VL_TRY(applyDirection(raw, iface, dir));
+  h.lag_ = std::chrono::milliseconds(o.immediate ? 0 : o.timeout_ms);
   h.direction_ = o.direction == CaptureDirection::kOut  ? Direction::kOut
                  : o.direction == CaptureDirection::kIn ? Direction::kIn
                                                         : Direction::kUnknown;
   if (!o.filter.empty()) {
-    auto filtered = applyFilter(raw, iface, o.filter, o.rejected_snaplen);
+    auto filtered = h.applyFilter(o, kernelDirection(dir, loopback));
     // A filter that only cuts packets short is an optimisation: without it nothing is missed.
-    if (!filtered && o.rejected_snaplen == 0) return filtered.error();
+    if (!filtered && o.rejected_snaplen == 0 && !o.count_rejected) return filtered.error();
     if (!filtered) {
       log::debug("capturing whole tunnel packets",
                  {{"iface", iface}, {"reason", filtered.error().message()}});

@@ -4,12 +4,14 @@
 // is faster than libpcap's reader; the handle hides which reader it uses.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "core/result.hpp"
+#include "monitor/kernel_filter.hpp"
 #include "monitor/pcap_file.hpp"
 #include "monitor/window.hpp"
 #include "wire/packet.hpp"
@@ -24,14 +26,20 @@ struct LiveOptions {
   int snaplen = 262144;
   int buffer_bytes = 32 << 20;  // the kernel ring
   // Wake up per packet. libpcap then uses TPACKET_V2; the default TPACKET_V3 ring hands over
-  // whole blocks, each at the latest timeout_ms after its first packet.
+  // whole blocks, each at the latest timeout_ms after its first packet. Every hand-over wakes the
+  // capture: 50 ms cost a 2-vCPU VM 1.6 ms of CPU per second under light traffic (cold caches
+  // at each of 20 wake-ups), 250 ms a quarter of that (bench/RESULTS.md); tcpdump uses 1000 ms.
   bool immediate = false;
-  int timeout_ms = 50;
+  int timeout_ms = 250;
   CaptureDirection direction = CaptureDirection::kOut;
   std::string filter;  // BPF expression run in the kernel; empty for none
   // When nonzero, packets the filter rejects are not dropped but cut to this many bytes: the
   // kernel copies less of them into the ring, and they are still counted.
   std::uint32_t rejected_snaplen = 0;
+  // Count the packets the filter rejects in the kernel and drop them there (kernel_filter.hpp;
+  // PcapHandle::rejectedInKernel), on Ethernet interfaces where the kernel allows it; else
+  // rejected_snaplen applies.
+  bool count_rejected = false;
 };
 
 std::optional<wire::packet::LinkType> linkTypeFromDlt(int dlt);
@@ -62,6 +70,11 @@ class PcapHandle {
   };
   // Live captures only; files report zeros.
   [[nodiscard]] Stats stats() const;
+  // With LiveOptions::count_rejected, the packets the filter rejected and the kernel counted and
+  // dropped, totals since the start; zeros when counting in the kernel was not possible.
+  [[nodiscard]] KernelTunnelCounter::Counts rejectedInKernel() const {
+    return counter_ ? counter_->read() : KernelTunnelCounter::Counts{};
+  }
 
   // The fast reader behind a classic pcap file, else null: the offline loop calls it directly,
   // saving a call and a Result per packet.
@@ -73,6 +86,9 @@ class PcapHandle {
   [[nodiscard]] bool live() const { return live_; }
   // What the capture's direction filter guarantees about every packet it returns.
   [[nodiscard]] wire::packet::Direction direction() const { return direction_; }
+  // How late a packet may be handed over after its timestamp (the block timeout; 0 for files
+  // and immediate mode): a packet not seen yet may be up to this old.
+  [[nodiscard]] std::chrono::milliseconds deliveryLag() const { return lag_; }
 
  private:
   struct Closer {
@@ -80,14 +96,17 @@ class PcapHandle {
   };
   PcapHandle(pcap* p, std::string name, bool live);
   core::Status setLinkType();
+  core::Status applyFilter(const LiveOptions& o, KernelDirection d);
 
   std::unique_ptr<pcap, Closer> p_;  // null when file_ reads the file
   std::optional<PcapFileReader> file_;
+  std::optional<KernelTunnelCounter> counter_;
   std::string name_;
   bool live_ = false;
   bool nano_ = false;
   wire::packet::LinkType link_ = wire::packet::LinkType::kEthernet;
   wire::packet::Direction direction_ = wire::packet::Direction::kUnknown;
+  std::chrono::milliseconds lag_{0};
 };
 
 }  // namespace vpnleak::monitor

@@ -19,7 +19,9 @@ constexpr int kBatch = 1024;  // packets read from one handle before looking at 
 // endpoints are judged by their headers alone. (prefilterExpression matches no VLAN-tagged
 // frame and no IPv6 extension header.)
 constexpr std::uint32_t kTunnelSnaplen = 128;
-constexpr int kPollMs = 100;  // bounds how late a stop request or a closed window is seen
+// Bounds how late a closed window is seen (a stop request from a signal interrupts the wait).
+// Not shorter than the block timeout: a wake-up with nothing to read costs as much CPU.
+constexpr int kPollMs = 250;
 constexpr auto kStatsEvery = std::chrono::seconds(1);
 
 Timestamp wallNow() {
@@ -119,6 +121,27 @@ core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine,
   return {};
 }
 
+// The tunnel packets the kernel counted and dropped (PcapHandle::rejectedInKernel) join the
+// counters; called after every batch (two loads per handle).
+class KernelCounts {
+ public:
+  explicit KernelCounts(std::size_t handles) : seen_(handles) {}
+  void merge(const std::vector<PcapHandle>& handles, Counters& c) {
+    for (std::size_t i = 0; i < handles.size(); ++i) {
+      const auto now = handles[i].rejectedInKernel();
+      if (now.packets == seen_[i].packets) continue;
+      const std::uint64_t packets = now.packets - seen_[i].packets;
+      Counters::add(c.packets, packets);
+      Counters::add(c.tunnel, packets);
+      Counters::add(c.bytes, now.bytes - seen_[i].bytes);
+      seen_[i] = now;
+    }
+  }
+
+ private:
+  std::vector<KernelTunnelCounter::Counts> seen_;
+};
+
 void updateDrops(const std::vector<PcapHandle>& handles, Counters& c) {
   std::uint64_t dropped = 0;
   std::uint64_t if_dropped = 0;
@@ -131,6 +154,15 @@ void updateDrops(const std::vector<PcapHandle>& handles, Counters& c) {
   c.if_drops.store(if_dropped, std::memory_order_relaxed);
 }
 
+// The longest block timeout of the live handles: how old a packet not handed over yet may be.
+std::chrono::milliseconds deliveryLag(const std::vector<PcapHandle>& handles) {
+  std::chrono::milliseconds lag{0};
+  for (const auto& h : handles) lag = std::max(lag, h.deliveryLag());
+  return lag;
+}
+
+// Polls and reads until stopped or the duration has passed, then for one block timeout more:
+// the rings hand over what arrived before the end, which is counted too.
 core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, EventSink& sink,
                          Counters& counters, const MonitorOptions& o,
                          const std::atomic<bool>& stop) {
@@ -138,16 +170,17 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
   auto next_stats = start + kStatsEvery;
   std::vector<pollfd> fds;
   for (const auto& h : handles) fds.push_back(pollfd{h.selectableFd(), POLLIN, 0});
+  KernelCounts kernel(handles.size());
+  // A window closes once its gap has passed before the oldest packet that may still be waiting
+  // in a ring: a leak in a block not handed over yet would otherwise start a new window.
+  const auto lag = deliveryLag(handles);
+  const auto tail = lag + lag / 10;  // the kernel's block timer may fire a little late
+  auto end = o.duration.count() > 0 ? start + o.duration + tail : Clock::time_point::max();
   Frame f;
-  while (!stop.load(std::memory_order_relaxed)) {
-    const auto now = Clock::now();
-    if (o.duration.count() > 0 && now - start >= o.duration) break;
-    int wait = kPollMs;
-    if (o.duration.count() > 0) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(o.duration - (now - start));
-      wait = static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, kPollMs));
-    }
+  for (auto now = start; now < end; now = Clock::now()) {
+    if (stop.load(std::memory_order_relaxed) && now + tail < end) end = now + tail;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+    const int wait = static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, kPollMs));
     if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR) {
       return core::sysError("poll on the capture sockets");
     }
@@ -158,13 +191,15 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
         engine.frame(f, h);
       }
     }
-    engine.expire(wallNow());
+    kernel.merge(handles, counters);
+    engine.expire(wallNow() - lag);
     if (Clock::now() >= next_stats) {
       updateDrops(handles, counters);
       next_stats = Clock::now() + kStatsEvery;
     }
     sink.flush();
   }
+  kernel.merge(handles, counters);
   updateDrops(handles, counters);
   return {};
 }
@@ -224,10 +259,12 @@ core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Count
   // Every source opens before anything is reported: bad input fails before the first event.
   std::vector<PcapHandle> handles;
   LiveOptions live = o.live;
-  // The tunnel's packets stay in the kernel with --prefilter; otherwise only their first
+  // The tunnel's packets stay in the kernel with --prefilter. Otherwise the kernel counts them
+  // and drops them, or where it cannot (no CAP_BPF, not Ethernet) only their first
   // kTunnelSnaplen bytes are copied to the ring (all the classifier reads of them).
   live.filter = prefilterExpression(o.classifier.endpoints);
   live.rejected_snaplen = o.prefilter ? 0 : kTunnelSnaplen;
+  live.count_rejected = !o.prefilter;
   for (const auto& f : o.files) {
     VL_TRY_ASSIGN(auto h, PcapHandle::openFile(f));
     handles.push_back(std::move(h));

@@ -71,6 +71,7 @@ DnsResponder::DnsResponder(ZoneConfig cfg, Metrics& metrics)
     : cfg_(std::move(cfg)),
       ns_name_("ns1." + cfg_.zone),
       hostmaster_("hostmaster." + cfg_.zone),
+      node_(internName(cfg_.node)),
       metrics_(metrics) {}
 
 std::size_t DnsResponder::truncate(wire::MutableBytes response, std::size_t question_end) {
@@ -95,7 +96,7 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     result.size = result.question_end = refuseMalformed(*header, msg, transport, out);
     return result;
   }
-  const auto& q = msg->questions[0];
+  auto& q = msg->questions[0];
   const auto& edns = msg->edns;
   const std::size_t size_limit = transport == Transport::kTcp ? dns::kMaxMessage : udpLimit(edns);
   const bool in_zone = dns::nameInZone(q.name, cfg_.zone) &&
@@ -169,24 +170,23 @@ bool DnsResponder::answer(dns::Builder& b, const std::string& name, std::uint16_
   return ok;
 }
 
-std::optional<Observation> DnsResponder::observe(const dns::Question& q,
-                                                 const core::Endpoint& client, Transport transport,
+// Takes the question's name: the response is already written.
+std::optional<Observation> DnsResponder::observe(dns::Question& q, const core::Endpoint& client,
+                                                 Transport transport,
                                                  const std::optional<dns::Edns>& edns,
                                                  std::int64_t now_ms) const {
   std::string token = tokenFromName(q.name, cfg_.zone);
   if (token.empty()) return std::nullopt;
-  core::Json j{{"time", isoTime(now_ms)},
-               {"resolver", client.address.toString()},
-               {"family", core::familyName(client.address.family())},
-               {"port", client.port},
-               {"qname", q.name},
-               {"qtype", dns::typeName(q.qtype)},
-               {"transport", transport == Transport::kUdp ? "udp" : "tcp"},
-               {"edns", edns.has_value()},
-               {"ecs", nullptr},
-               {"node", cfg_.node}};
-  if (edns && edns->client_subnet) j["ecs"] = edns->client_subnet->toString();
-  return Observation{std::move(token), Kind::kDns, j.dump()};
+  Observation o{std::move(token), Kind::kDns, {}};
+  o.dns = DnsQuery{now_ms,
+                   client,
+                   std::move(q.name),
+                   q.qtype,
+                   transport,
+                   edns.has_value(),
+                   edns ? edns->client_subnet : std::nullopt,
+                   node_};
+  return o;
 }
 
 }  // namespace vpnleak::server

@@ -18,8 +18,6 @@
 
 namespace vpnleak::server {
 
-enum class Transport : std::uint8_t { kUdp, kTcp };
-
 struct ZoneConfig {
   std::string zone;  // lowercase, no trailing dot
   std::optional<core::IpAddress> answer_v4;
@@ -56,7 +54,7 @@ class DnsResponder {
   std::size_t refuseMalformed(const wire::dns::Header& header,
                               const core::Result<wire::dns::Message>& msg, Transport transport,
                               wire::MutableBytes out) const;
-  [[nodiscard]] std::optional<Observation> observe(const wire::dns::Question& q,
+  [[nodiscard]] std::optional<Observation> observe(wire::dns::Question& q,
                                                    const core::Endpoint& client,
                                                    Transport transport,
                                                    const std::optional<wire::dns::Edns>& edns,
@@ -65,6 +63,7 @@ class DnsResponder {
   ZoneConfig cfg_;
   std::string ns_name_;
   std::string hostmaster_;
+  std::string_view node_;  // interned: observations refer to it
   Metrics& metrics_;
 };
 

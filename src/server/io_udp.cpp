@@ -1,5 +1,7 @@
 // UDP services (DNS and STUN): each event loop owns one SO_REUSEPORT socket and moves
 // datagrams in batches with recvmmsg/sendmmsg, answering from the address each query reached.
+// A handler sees each batch as begin(), handle() per datagram, end() before the replies go out
+// (DNS hands the batch's observations to the recorder there, in one call).
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -9,8 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <memory>
+#include <vector>
 
 #include "server/io.hpp"
 #include "server/rrl.hpp"
@@ -28,9 +30,8 @@ constexpr std::size_t kMaxIn = 4096;
 constexpr std::size_t kMaxOut = 1280;
 constexpr std::size_t kControl = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
 
-using Handler = std::function<std::size_t(wire::Bytes, const core::Endpoint&, wire::MutableBytes)>;
-
-class UdpService : public std::enable_shared_from_this<UdpService> {
+template <typename Handler>
+class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
  public:
   UdpService(asio::io_context& ioc, core::UniqueFd fd, Handler handler)
       : sock_(ioc), fd_(fd.get()), handler_(std::move(handler)) {
@@ -46,7 +47,7 @@ class UdpService : public std::enable_shared_from_this<UdpService> {
  private:
   void wait() {
     sock_.async_wait(asio::ip::udp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                     [self = this->shared_from_this()](const boost::system::error_code& ec) {
                        if (!ec) self->drain();
                      });
   }
@@ -60,7 +61,7 @@ class UdpService : public std::enable_shared_from_this<UdpService> {
         return;
       }
     }
-    asio::post(sock_.get_executor(), [self = shared_from_this()] { self->drain(); });
+    asio::post(sock_.get_executor(), [self = this->shared_from_this()] { self->drain(); });
   }
 
   int receive() {
@@ -80,12 +81,13 @@ class UdpService : public std::enable_shared_from_this<UdpService> {
 
   void reply(unsigned n) {
     unsigned m = 0;
+    handler_.begin();
     for (unsigned i = 0; i < n; ++i) {
       const auto& h = in_hdr_[i].msg_hdr;
       if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any query we answer
       const auto peer = endpointFrom(reinterpret_cast<const sockaddr*>(&from_[i]));
       const std::size_t size =
-          handler_(wire::Bytes(in_[i].data(), in_hdr_[i].msg_len), peer, out_[m]);
+          handler_.handle(wire::Bytes(in_[i].data(), in_hdr_[i].msg_len), peer, out_[m]);
       if (size == 0) continue;
       out_iov_[m] = {out_[m].data(), size};
       auto& o = out_hdr_[m].msg_hdr;
@@ -98,6 +100,7 @@ class UdpService : public std::enable_shared_from_this<UdpService> {
       o.msg_control = o.msg_controllen > 0 ? out_ctl_[m].data() : nullptr;
       ++m;
     }
+    handler_.end();
     unsigned sent = 0;
     while (sent < m) {  // a full send buffer drops the rest: UDP answers are best effort
       const int k = ::sendmmsg(fd_, out_hdr_.data() + sent, m - sent, MSG_DONTWAIT);
@@ -155,36 +158,63 @@ std::int64_t monotonicNs() {
       .count();
 }
 
-}  // namespace
+class DnsHandler {
+ public:
+  explicit DnsHandler(SharedState& shared) : shared_(shared), limiter_(shared.rrl_rate) {
+    pending_.reserve(kBatch);
+  }
 
-void startUdpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
-  auto limiter = std::make_shared<RateLimiter>(shared.rrl_rate);
-  Handler h = [&shared, limiter](wire::Bytes in, const core::Endpoint& peer,
-                                 wire::MutableBytes out) -> std::size_t {
-    auto o = shared.dns->respond(in, peer, Transport::kUdp, out, nowMs());
-    if (o.observation) shared.recorder->record(std::move(*o.observation));
-    if (o.size == 0 || !limiter->enabled()) return o.size;
-    switch (limiter->check(peer.address, monotonicNs())) {
+  void begin() { now_ms_ = nowMs(); }  // one clock read per batch: they arrived together
+
+  std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) {
+    auto o = shared_.dns->respond(in, peer, Transport::kUdp, out, now_ms_);
+    if (o.observation) pending_.push_back(std::move(*o.observation));
+    if (o.size == 0 || !limiter_.enabled()) return o.size;
+    switch (limiter_.check(peer.address, monotonicNs())) {
       case RateLimiter::Verdict::kSend:
         return o.size;
       case RateLimiter::Verdict::kSlip:
-        bump(shared.metrics->dns_rrl_slipped);
+        bump(shared_.metrics->dns_rrl_slipped);
         return DnsResponder::truncate(out.first(o.size), o.question_end);
       case RateLimiter::Verdict::kDrop:
-        bump(shared.metrics->dns_rrl_dropped);
+        bump(shared_.metrics->dns_rrl_dropped);
         return 0;
     }
     return 0;
-  };
-  std::make_shared<UdpService>(ioc, std::move(fd), std::move(h))->start();
+  }
+
+  // Before the answers leave: a client that reads its results after an answer finds the query
+  // stored (memory) or queued for the store.
+  void end() { shared_.recorder->record(pending_); }
+
+ private:
+  SharedState& shared_;
+  RateLimiter limiter_;
+  std::int64_t now_ms_ = 0;
+  std::vector<Observation> pending_;
+};
+
+class StunHandler {
+ public:
+  explicit StunHandler(SharedState& shared) : shared_(shared) {}
+  void begin() {}
+  std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) {
+    return shared_.stun->respond(in, peer, out);
+  }
+  void end() {}
+
+ private:
+  SharedState& shared_;
+};
+
+}  // namespace
+
+void startUdpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
+  std::make_shared<UdpService<DnsHandler>>(ioc, std::move(fd), DnsHandler(shared))->start();
 }
 
 void startUdpStun(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
-  Handler h = [&shared](wire::Bytes in, const core::Endpoint& peer,
-                        wire::MutableBytes out) -> std::size_t {
-    return shared.stun->respond(in, peer, out);
-  };
-  std::make_shared<UdpService>(ioc, std::move(fd), std::move(h))->start();
+  std::make_shared<UdpService<StunHandler>>(ioc, std::move(fd), StunHandler(shared))->start();
 }
 
 }  // namespace vpnleak::server

@@ -1,9 +1,12 @@
 // The default store: a hash map bounded in tests and in observations, evicting oldest first.
 // Every test lives for the same TTL, so creation order is also expiry order and one FIFO
-// serves both TTL expiry and capacity eviction in O(1).
+// serves both TTL expiry and capacity eviction in O(1). Appending does no I/O, so the event
+// loops call it themselves (Recorder). DNS queries are kept as plain values, moved in from the
+// loop's batch (no allocation but the record's), and become JSON only when a test is read.
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <variant>
 
 #include "server/store.hpp"
 
@@ -16,6 +19,7 @@ class MemoryStore final : public Store {
   explicit MemoryStore(const Limits& limits) : limits_(limits) {}
 
   [[nodiscard]] std::string_view backend() const override { return "memory"; }
+  [[nodiscard]] bool appendsInline() const override { return true; }
 
   core::Status create(const std::string& token, std::int64_t now_ms, std::int64_t ttl_ms) override {
     const std::lock_guard lock(mu_);
@@ -29,21 +33,28 @@ class MemoryStore final : public Store {
     return {};
   }
 
-  core::Result<std::size_t> append(std::span<const Observation> batch,
-                                   std::int64_t now_ms) override {
+  core::Result<std::size_t> append(std::span<Observation> batch, std::int64_t now_ms) override {
     const std::lock_guard lock(mu_);
     dropExpired(now_ms);
     std::size_t stored = 0;
-    for (const auto& o : batch) {
+    for (auto& o : batch) {
       auto it = tests_.find(o.token);
       if (it == tests_.end() ||
           it->second.observations.size() >= limits_.max_observations_per_test) {
         continue;
       }
-      while (observations_ >= limits_.max_observations && !order_.empty()) dropOldest();
-      it = tests_.find(o.token);  // the oldest dropped may have been this one
-      if (it == tests_.end()) continue;
-      it->second.observations.emplace_back(o.kind, o.json);
+      if (observations_ >= limits_.max_observations) {
+        while (observations_ >= limits_.max_observations && !order_.empty()) dropOldest();
+        it = tests_.find(o.token);  // the oldest dropped may have been this one
+        if (it == tests_.end()) continue;
+      }
+      auto& list = it->second.observations;
+      if (list.empty()) list.reserve(kFirstReserve);
+      if (o.dns) {
+        list.push_back(Item{o.kind, std::move(*o.dns)});
+      } else {
+        list.push_back(Item{o.kind, std::move(o.json)});
+      }
       ++observations_;
       ++stored;
     }
@@ -52,11 +63,24 @@ class MemoryStore final : public Store {
 
   core::Result<std::optional<TestRecord>> get(const std::string& token,
                                               std::int64_t now_ms) override {
-    const std::lock_guard lock(mu_);
-    const auto it = tests_.find(token);
-    if (it == tests_.end() || it->second.expires_ms <= now_ms) return std::optional<TestRecord>{};
-    return std::optional<TestRecord>(
-        TestRecord{token, it->second.created_ms, it->second.expires_ms, it->second.observations});
+    Entry copy;
+    {
+      const std::lock_guard lock(mu_);
+      const auto it = tests_.find(token);
+      if (it == tests_.end() || it->second.expires_ms <= now_ms) {
+        return std::optional<TestRecord>{};
+      }
+      copy = it->second;
+    }
+    // Rendered outside the lock: the event loops append under it.
+    TestRecord rec{token, copy.created_ms, copy.expires_ms, {}};
+    rec.observations.reserve(copy.observations.size());
+    for (auto& item : copy.observations) {
+      auto* q = std::get_if<DnsQuery>(&item.data);
+      rec.observations.emplace_back(
+          item.kind, q != nullptr ? dnsQueryText(*q) : std::move(std::get<std::string>(item.data)));
+    }
+    return std::optional<TestRecord>(std::move(rec));
   }
 
   void expire(std::int64_t now_ms) override {
@@ -70,10 +94,16 @@ class MemoryStore final : public Store {
   }
 
  private:
+  static constexpr std::size_t kFirstReserve = 4;  // fewer regrowths for the usual handful
+
+  struct Item {
+    Kind kind;
+    std::variant<std::string, DnsQuery> data;  // JSON text, or a DNS query to render on read
+  };
   struct Entry {
-    std::int64_t created_ms;
-    std::int64_t expires_ms;
-    std::vector<std::pair<Kind, std::string>> observations;
+    std::int64_t created_ms = 0;
+    std::int64_t expires_ms = 0;
+    std::vector<Item> observations;
   };
 
   void dropOldest() {

@@ -69,13 +69,13 @@ class RedisStore final : public Store {
     return {};
   }
 
-  core::Result<std::size_t> append(std::span<const Observation> batch, std::int64_t) override {
+  core::Result<std::size_t> append(std::span<Observation> batch, std::int64_t) override {
     std::vector<std::vector<std::string>> cmds;
     cmds.reserve(batch.size() * 2);
     const std::string last = std::to_string(limits_.max_observations_per_test);
     for (const auto& o : batch) {
       std::string key = std::string(kKeyPrefix) + o.token;
-      cmds.push_back({"RPUSHX", key, kindLetter(o.kind) + o.json});
+      cmds.push_back({"RPUSHX", key, kindLetter(o.kind) + observationText(o)});
       cmds.push_back({"LTRIM", std::move(key), "0", last});
     }
     const std::lock_guard lock(mu_);

@@ -68,8 +68,7 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  core::Result<std::size_t> append(std::span<const Observation> batch,
-                                   std::int64_t now_ms) override {
+  core::Result<std::size_t> append(std::span<Observation> batch, std::int64_t now_ms) override {
     const std::lock_guard lock(mu_);
     sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr);
     std::size_t stored = 0;
@@ -86,7 +85,8 @@ class SqliteStore final : public Store {
       sqlite3_reset(s);
       bindText(s, 1, o.token);
       sqlite3_bind_int(s, 2, static_cast<int>(o.kind));
-      bindText(s, 3, o.json);
+      const std::string text = observationText(o);
+      bindText(s, 3, text);
       if (sqlite3_step(s) != SQLITE_DONE) break;
       ++stored;
     }

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <mutex>
+#include <set>
 
 namespace vpnleak::server {
 
@@ -81,6 +83,36 @@ core::Result<std::unique_ptr<Store>> openStore(std::string_view spec, const Limi
   if (spec.starts_with("sqlite:")) return openSqliteStore(std::string(spec.substr(7)), limits);
   VL_TRY_ASSIGN(RedisSpec r, parseRedis(spec));
   return openRedisStore(r.host, r.port, limits);
+}
+
+core::Json dnsQueryJson(const DnsQuery& q) {
+  core::Json j{{"time", isoTime(q.time_ms)},
+               {"resolver", q.resolver.address.toString()},
+               {"family", core::familyName(q.resolver.address.family())},
+               {"port", q.resolver.port},
+               {"qname", q.qname},
+               {"qtype", wire::dns::typeName(q.qtype)},
+               {"transport", q.transport == Transport::kUdp ? "udp" : "tcp"},
+               {"edns", q.edns},
+               {"ecs", nullptr},
+               {"node", q.node}};
+  if (q.ecs) j["ecs"] = q.ecs->toString();
+  return j;
+}
+
+std::string dnsQueryText(const DnsQuery& q) {
+  return dnsQueryJson(q).dump(-1, ' ', false, core::Json::error_handler_t::replace);
+}
+
+std::string observationText(const Observation& o) { return o.dns ? dnsQueryText(*o.dns) : o.json; }
+
+std::string_view internName(std::string_view text) {
+  static std::mutex mu;
+  static std::set<std::string, std::less<>> names;  // nodes are stable: views stay valid
+  const std::lock_guard lock(mu);
+  auto it = names.find(text);
+  if (it == names.end()) it = names.emplace(text).first;
+  return *it;
 }
 
 core::Json testToJson(const TestRecord& rec, std::string_view zone) {

@@ -14,20 +14,48 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ip.hpp"
 #include "core/json.hpp"
 #include "core/result.hpp"
 #include "server/config.hpp"
+#include "wire/dns.hpp"
 
 namespace vpnleak::server {
 
 enum class Kind : std::uint8_t { kDns, kHttp, kWebrtc };
 std::string_view kindName(Kind k);  // "dns", "http", "webrtc"
 
+enum class Transport : std::uint8_t { kUdp, kTcp };
+
+// One DNS query as the responder saw it, in plain values: the hot path builds no JSON, and the
+// memory store keeps it like this until the API reads it.
+struct DnsQuery {
+  std::int64_t time_ms = 0;
+  core::Endpoint resolver;
+  std::string qname;  // as asked: case and escapes preserved
+  std::uint16_t qtype = 0;
+  Transport transport = Transport::kUdp;
+  bool edns = false;
+  std::optional<wire::dns::ClientSubnet> ecs;
+  std::string_view node;  // from internName: lives as long as the process
+};
+
 struct Observation {
   std::string token;
   Kind kind = Kind::kDns;
   std::string json;  // one serialised JSON object; kept as text because most are never read
+  std::optional<DnsQuery> dns{};  // instead of json for the DNS responder's own observations
 };
+
+// The JSON object of a DNS query (time, resolver, family, port, qname, qtype, transport, edns,
+// ecs, node), and of any observation: its json, or its DNS query rendered.
+core::Json dnsQueryJson(const DnsQuery& q);
+std::string observationText(const Observation& o);
+std::string dnsQueryText(const DnsQuery& q);
+
+// A copy of text that is never freed, the same view for equal texts (node names: a few per
+// process, referenced by every observation).
+std::string_view internName(std::string_view text);
 
 struct TestRecord {
   std::string token;
@@ -44,11 +72,14 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   [[nodiscard]] virtual std::string_view backend() const = 0;
+  // True when append does no I/O and takes microseconds, so that an event loop may call it
+  // itself instead of handing observations to the recorder thread.
+  [[nodiscard]] virtual bool appendsInline() const { return false; }
   virtual core::Status create(const std::string& token, std::int64_t now_ms,
                               std::int64_t ttl_ms) = 0;
-  // Appends what belongs to live tokens; returns how many were stored.
-  virtual core::Result<std::size_t> append(std::span<const Observation> batch,
-                                           std::int64_t now_ms) = 0;
+  // Appends what belongs to live tokens, and may move what it keeps out of batch; returns how
+  // many were stored.
+  virtual core::Result<std::size_t> append(std::span<Observation> batch, std::int64_t now_ms) = 0;
   // nullopt when the token is unknown or expired.
   virtual core::Result<std::optional<TestRecord>> get(const std::string& token,
                                                       std::int64_t now_ms) = 0;

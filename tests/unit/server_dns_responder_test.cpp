@@ -116,11 +116,15 @@ TEST(ServerDnsResponder, RecordsQueriesUnderTheirToken) {
   ASSERT_TRUE(f.last.observation.has_value());
   EXPECT_EQ(f.last.observation->token, kToken);
   EXPECT_EQ(f.last.observation->kind, Kind::kDns);
-  const auto j = core::Json::parse(f.last.observation->json);
+  ASSERT_TRUE(f.last.observation->dns.has_value());  // plain values: no JSON on the hot path
+  const auto j = core::Json::parse(observationText(*f.last.observation));
   EXPECT_EQ(j["resolver"], "203.0.113.2");
   EXPECT_EQ(j["port"], 5353);
   EXPECT_EQ(j["qtype"], "AAAA");
   EXPECT_EQ(j["transport"], "tcp");
+  EXPECT_EQ(j["qname"], "n1-abc.0123456789ABCDEF0123456789abcdef.leak.test");  // as asked
+  EXPECT_EQ(j["family"], "ipv4");
+  EXPECT_EQ(j["edns"], true);
   EXPECT_EQ(j["ecs"], "198.51.100.0/24");
   EXPECT_EQ(j["node"], "n1");
   EXPECT_EQ(j["time"], "2023-11-14T22:13:20.000Z");

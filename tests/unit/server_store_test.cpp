@@ -2,7 +2,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "server/recorder.hpp"
 #include "server/store.hpp"
@@ -22,30 +25,56 @@ Observation obs(const std::string& t, Kind k, int n) {
   return Observation{t, k, core::Json{{"n", n}}.dump()};
 }
 
+// A DNS query as the responder hands it over: plain values, rendered when read.
+Observation dnsObs(const std::string& t, std::int64_t time_ms) {
+  Observation o{t, Kind::kDns, {}};
+  o.dns = DnsQuery{time_ms,
+                   core::Endpoint::parse("[2001:db8::53]:5353").value(),
+                   "Q1." + t + ".leak.test",
+                   wire::dns::kTypeAaaa,
+                   Transport::kTcp,
+                   true,
+                   wire::dns::ClientSubnet{24, 0, core::IpAddress::parse("198.51.100.0").value()},
+                   internName("node-a")};
+  return o;
+}
+
+core::Result<std::size_t> append(Store& s, std::vector<Observation> batch, std::int64_t now) {
+  return s.append(batch, now);
+}
+
 // Behaviour every backend shares; run against memory and sqlite here, redis in integration.
 void exerciseStore(Store& s) {
   const std::int64_t t0 = 1'000'000;
   ASSERT_TRUE(s.create(token(1), t0, 10'000).ok());
   ASSERT_TRUE(s.create(token(2), t0, 10'000).ok());
-  const std::vector<Observation> batch{obs(token(1), Kind::kDns, 1), obs(token(1), Kind::kHttp, 2),
-                                       obs(token(9), Kind::kDns, 3),  // never created
-                                       obs(token(2), Kind::kWebrtc, 4)};
-  auto stored = s.append(batch, t0 + 1);
+  auto stored = append(s,
+                       {obs(token(1), Kind::kDns, 1), obs(token(1), Kind::kHttp, 2),
+                        obs(token(9), Kind::kDns, 3),  // never created
+                        obs(token(2), Kind::kWebrtc, 4), dnsObs(token(1), 1'700'000'000'123)},
+                       t0 + 1);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(*stored, 3U);
+  EXPECT_EQ(*stored, 4U);
   auto r = s.get(token(1), t0 + 2);
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ((*r)->created_ms, t0);
   EXPECT_EQ((*r)->expires_ms, t0 + 10'000);
-  ASSERT_EQ((*r)->observations.size(), 2U);
+  ASSERT_EQ((*r)->observations.size(), 3U);
   EXPECT_EQ((*r)->observations[0].first, Kind::kDns);
   EXPECT_EQ((*r)->observations[1].second, R"({"n":2})");
+  EXPECT_EQ((*r)->observations[2].first, Kind::kDns);
+  EXPECT_EQ((*r)->observations[2].second,
+            R"({"time":"2023-11-14T22:13:20.123Z","resolver":"2001:db8::53","family":"ipv6",)"
+            R"("port":5353,"qname":"Q1.)" +
+                token(1) +
+                R"(.leak.test","qtype":"AAAA",)"
+                R"("transport":"tcp","edns":true,"ecs":"198.51.100.0/24","node":"node-a"})");
   auto none = s.get(token(9), t0 + 2);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
   // Expired: invisible and no longer appendable.
-  auto late = s.append(std::vector<Observation>{obs(token(2), Kind::kDns, 5)}, t0 + 10'000);
+  auto late = append(s, {obs(token(2), Kind::kDns, 5)}, t0 + 10'000);
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(*late, 0U);
   s.expire(t0 + 20'000);
@@ -69,15 +98,17 @@ TEST(ServerStore, SqliteBehavesLikeAStoreAndSurvivesReopening) {
     ASSERT_TRUE(s.ok()) << s.error().message();
     exerciseStore(**s);
     ASSERT_TRUE((*s)->create(token(3), 5, 1'000'000'000'000).ok());
-    ASSERT_TRUE((*s)->append(std::vector<Observation>{obs(token(3), Kind::kDns, 7)}, 6).ok());
+    ASSERT_TRUE(append(**s, {obs(token(3), Kind::kDns, 7), dnsObs(token(3), 8)}, 6).ok());
   }
   {
     auto s = openSqliteStore(path, Limits{});
     ASSERT_TRUE(s.ok()) << s.error().message();
     auto r = (*s)->get(token(3), 7);
     ASSERT_TRUE(r.ok() && r->has_value());
-    ASSERT_EQ((*r)->observations.size(), 1U);
+    ASSERT_EQ((*r)->observations.size(), 2U);
     EXPECT_EQ((*r)->observations[0].second, R"({"n":7})");
+    EXPECT_EQ(core::Json::parse((*r)->observations[1].second)["qname"],
+              "Q1." + token(3) + ".leak.test");
   }
   std::filesystem::remove_all(dir);
 }
@@ -98,8 +129,7 @@ TEST(ServerStore, MemoryStaysBoundedWithAMillionTokens) {
   for (std::size_t i = 0; i < 1'000'000; ++i) {
     ASSERT_TRUE(s->create(token(i), now, 3'600'000).ok());
     if (i % 100 == 0) {
-      const std::vector<Observation> b(5, obs(token(i), Kind::kDns, 1));
-      auto n = s->append(b, now);
+      auto n = append(*s, std::vector<Observation>(5, obs(token(i), Kind::kDns, 1)), now);
       ASSERT_TRUE(n.ok());
       EXPECT_EQ(*n, 3U);  // per-test cap
     }
@@ -117,9 +147,9 @@ TEST(ServerStore, MemoryEvictsOldestTestsWhenObservationsRunOut) {
   l.max_observations = 4;
   auto s = makeMemoryStore(l);
   for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(s->create(token(i), 0, 1000).ok());
-  ASSERT_TRUE(s->append(std::vector<Observation>(2, obs(token(0), Kind::kDns, 0)), 1).ok());
-  ASSERT_TRUE(s->append(std::vector<Observation>(2, obs(token(1), Kind::kDns, 0)), 1).ok());
-  ASSERT_TRUE(s->append(std::vector<Observation>(1, obs(token(2), Kind::kDns, 0)), 1).ok());
+  ASSERT_TRUE(append(*s, std::vector<Observation>(2, obs(token(0), Kind::kDns, 0)), 1).ok());
+  ASSERT_TRUE(append(*s, {dnsObs(token(1), 0), dnsObs(token(1), 0)}, 1).ok());
+  ASSERT_TRUE(append(*s, std::vector<Observation>(1, obs(token(2), Kind::kDns, 0)), 1).ok());
   EXPECT_FALSE(s->get(token(0), 1)->has_value());
   EXPECT_EQ(s->get(token(2), 1)->value().observations.size(), 1U);
 }
@@ -163,6 +193,91 @@ TEST(ServerStore, RecorderDeliversAndBoundsItsQueue) {
     EXPECT_EQ(m.observations_recorded.load(), 10U);
     EXPECT_EQ(m.observations_dropped.load(), 1U);
   }
+}
+
+TEST(ServerStore, RecorderWritesTheMemoryStoreInTheCallersThread) {
+  auto s = makeMemoryStore(Limits{});
+  ASSERT_TRUE(s->appendsInline());
+  Metrics m;
+  ASSERT_TRUE(s->create(token(1), nowMs(), 60'000).ok());
+  Recorder r(*s, m, 10);
+  // No hand-over to the recorder thread: stored when record returns, queue bound not involved.
+  for (std::size_t round = 0; round < 4; ++round) {
+    std::vector<Observation> batch(8, dnsObs(token(1), nowMs()));
+    r.record(batch);
+    EXPECT_TRUE(batch.empty());
+    EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 8 * (round + 1));
+  }
+  r.record(obs(token(1), Kind::kHttp, 1));
+  EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 33U);
+  EXPECT_EQ(m.observations_recorded.load(), 33U);
+  EXPECT_EQ(m.observations_dropped.load(), 0U);
+  r.flush();  // nothing queued: returns at once
+}
+
+// A store whose writes wait for the test: the recorder's queue fills while it is busy.
+class GatedStore final : public Store {
+ public:
+  explicit GatedStore(Store& inner) : inner_(inner) {}
+  [[nodiscard]] std::string_view backend() const override { return "gated"; }
+  core::Status create(const std::string& t, std::int64_t now, std::int64_t ttl) override {
+    return inner_.create(t, now, ttl);
+  }
+  core::Result<std::size_t> append(std::span<Observation> batch, std::int64_t now) override {
+    std::unique_lock lock(mu_);
+    ++writes_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    return inner_.append(batch, now);
+  }
+  core::Result<std::optional<TestRecord>> get(const std::string& t, std::int64_t now) override {
+    return inner_.get(t, now);
+  }
+  void waitForWrites(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return writes_ >= n; });
+  }
+  void open() {
+    const std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  Store& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int writes_ = 0;
+  bool open_ = false;
+};
+
+TEST(ServerStore, RecorderTakesBatchesWithinItsCapacity) {
+  auto inner = makeMemoryStore(Limits{});
+  GatedStore s(*inner);
+  Metrics m;
+  ASSERT_TRUE(s.create(token(1), nowMs(), 60'000).ok());
+  Recorder r(s, m, 100);
+  r.record(dnsObs(token(1), nowMs()));
+  s.waitForWrites(1);  // the recorder is stuck in the store with that one
+  // Batches as the event loop hands them over: 100 fit in the queue, the rest are counted.
+  for (int round = 0; round < 5; ++round) {
+    std::vector<Observation> batch;
+    for (int i = 0; i < 30; ++i) batch.push_back(dnsObs(token(1), nowMs()));
+    r.record(batch);
+    EXPECT_TRUE(batch.empty());
+  }
+  EXPECT_EQ(m.observations_dropped.load(), 50U);
+  s.open();
+  r.flush();
+  EXPECT_EQ(s.get(token(1), nowMs())->value().observations.size(), 101U);
+  EXPECT_EQ(m.observations_recorded.load(), 101U);
+  // An idle recorder writes a lone observation promptly, without a flush.
+  r.record(dnsObs(token(1), nowMs()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (m.observations_recorded.load() < 102 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(s.get(token(1), nowMs())->value().observations.size(), 102U);
 }
 
 TEST(ServerStore, RendersTestsAsJson) {
