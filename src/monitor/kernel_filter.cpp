@@ -38,7 +38,9 @@ constexpr std::uint32_t kMaxLoadOffset = 0xffff;
 constexpr std::size_t kMaxInsns = 32767;  // jump offsets are 16 bits
 constexpr std::size_t kValueSize = 16;    // {packets, bytes}
 
-std::int16_t scratch(std::uint32_t k) { return static_cast<std::int16_t>(-64 + 4 * k); }
+std::int16_t scratch(std::uint32_t k) {
+  return static_cast<std::int16_t>(-64 + 4 * static_cast<int>(k));
+}
 
 EbpfInsn insn(int code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
   return EbpfInsn{static_cast<std::uint8_t>(code), static_cast<std::uint8_t>(dst | (src << 4)), off,
