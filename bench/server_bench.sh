@@ -23,32 +23,13 @@ for t in dnsperf nsd wrk nginx turnserver curl taskset g++; do
   command -v "$t" >/dev/null || { echo "server_bench.sh: $t missing (scripts/deps.sh --bench)" >&2; exit 3; }
 done
 [[ -x $vpnleak ]] || { echo "server_bench.sh: no vpnleak at $vpnleak (set VPNLEAK=...)" >&2; exit 3; }
+# shellcheck source=bench/lib/server_peers.sh
+source "$root/bench/lib/server_peers.sh"  # peer configs, load runners, wait_port, median
 
-ns=vlbench-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
-tmp=$(mktemp -d /tmp/vpnleak-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip -n "$ns" link set lo up
+bench_start "vlbench-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 in_ns() { ip netns exec "$ns" "$@"; }
 # exec: started with &, the recorded pid must be the server itself, not a subshell.
 server_cpu() { exec ip netns exec "$ns" taskset -c 0 "$@"; }
-load_cpu() { in_ns taskset -c 1 "$@"; }
-wait_port() {  # wait_port tcp|udp PORT
-  for _ in $(seq 100); do
-    in_ns ss -lnH --"$1" "sport = :$2" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "server_bench.sh: nothing listening on $1 port $2" >&2
-  exit 4
-}
 
 # --- servers -------------------------------------------------------------------------------
 server_cpu "$vpnleak" --log-level warn server --zone leak.test --dns 127.0.0.1:5300 --http 127.0.0.1:8080 \
@@ -56,61 +37,11 @@ server_cpu "$vpnleak" --log-level warn server --zone leak.test --dns 127.0.0.1:5
   >"$tmp/vpnleak.log" 2>&1 &
 pids+=($!)
 
-mkdir -p "$tmp/nsd"
-cat >"$tmp/nsd/leak.test.zone" <<'ZONE'
-$ORIGIN leak.test.
-$TTL 0
-@  IN SOA ns1 hostmaster 1 3600 600 86400 0
-@  IN NS  ns1
-@  IN A   192.0.2.10
-*  IN A   192.0.2.10
-ZONE
-cat >"$tmp/nsd/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@5301
-  server-count: 1
-  username: ""
-  zonesdir: "$tmp/nsd"
-  database: ""
-  zonelistfile: "$tmp/nsd/zone.list"
-  xfrdfile: "$tmp/nsd/xfrd.state"
-  pidfile: "$tmp/nsd/nsd.pid"
-  logfile: "$tmp/nsd/nsd.log"
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: leak.test
-  zonefile: leak.test.zone
-CONF
+peer_nsd_conf 5301
 server_cpu nsd -d -c "$tmp/nsd/nsd.conf" >"$tmp/nsd/stdout.log" 2>&1 &
 pids+=($!)
 
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-user root;
-error_log $tmp/nginx/logs/error.log;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:8081;
-    location = /api/v1/ip {
-      default_type application/json;
-      return 200 '{"ip":"\$remote_addr","port":\$remote_port}\n';
-    }
-  }
-}
-CONF
+peer_nginx_conf 8081
 want http && { server_cpu nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" & pids+=($!); }
 
 want stun && server_cpu turnserver --stun-only --listening-ip 127.0.0.1 --listening-port 3479 --no-cli \
@@ -123,26 +54,11 @@ want http && wait_port tcp 8081
 want stun && wait_port udp 3479
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-median() {
-  tr ' ' '\n' | grep . | sort -n |
-    awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
 
 # --- DNS -----------------------------------------------------------------------------------
-# Every pair gets 1000 new tests x 10 names: every query is recorded under its token (at most
-# 1000 per test; the memory store keeps 1,000,000 in all, evicting the oldest).
-dns_queries() {
-  local urls=()
-  for _ in $(seq 1000); do urls+=(http://127.0.0.1:8080/api/v1/tests); done
-  in_ns curl -s -X POST "${urls[@]}" | grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4 |
-    while read -r t; do
-      for i in $(seq 0 9); do echo "q$i.$t.leak.test A"; done
-    done >"$tmp/queries"
-}
-dnsperf_qps() {
-  load_cpu dnsperf -s 127.0.0.1 -p "$1" -d "$tmp/queries" -l "$secs" -c 8 -q 500 -T 1 2>&1 |
-    awk '/Queries per second/ {printf "%d", $4}'
-}
+# Every pair gets 1000 new tests x 10 names (dns_queries in bench/lib/server_peers.sh): every
+# query is recorded under its token (at most 1000 per test; the memory store keeps 1,000,000 in
+# all, evicting the oldest).
 dns_vpnleak=(); dns_nsd=()
 for _ in $(seq "$pairs"); do
   want dns || break
@@ -153,9 +69,6 @@ done
 recorded=$(in_ns curl -s http://127.0.0.1:8080/metrics | awk '/outcome="recorded"/ {print $2}')
 
 # --- HTTP ----------------------------------------------------------------------------------
-wrk_rps() {
-  load_cpu wrk -t1 -c64 -d"${secs}s" "$1" | awk '/Requests\/sec/ {printf "%d", $2}'
-}
 http_vpnleak=(); http_nginx=()
 for _ in $(seq "$pairs"); do
   want http || break

@@ -51,16 +51,16 @@ std::size_t udpLimit(const std::optional<dns::Edns>& edns) {
 
 }  // namespace
 
-std::size_t DnsResponder::refuseMalformed(const dns::Header& header,
-                                          const core::Result<dns::Message>& msg,
+std::size_t DnsResponder::refuseMalformed(const dns::Header& header, const dns::Message* msg,
                                           Transport transport, wire::MutableBytes out) const {
-  // NOTIMP for opcodes other than QUERY, FORMERR for anything unparsable or not one question;
-  // the question is echoed only when there was exactly one.
-  const auto rc = (msg && msg->header.opcode() != dns::Opcode::kQuery) ? dns::Rcode::kNotImp
-                                                                       : dns::Rcode::kFormErr;
+  // NOTIMP for opcodes other than QUERY, FORMERR for anything unparsable (msg null) or not one
+  // question; the question is echoed only when there was exactly one.
+  const auto rc = (msg != nullptr && msg->header.opcode() != dns::Opcode::kQuery)
+                      ? dns::Rcode::kNotImp
+                      : dns::Rcode::kFormErr;
   const std::size_t limit = transport == Transport::kTcp ? dns::kMaxMessage : dns::kMaxUdpPlain;
   dns::Builder b(out, dns::Header{header.id, responseFlags(header, false, rc)}, limit);
-  if (msg && msg->questions.size() == 1) {
+  if (msg != nullptr && msg->questions.size() == 1) {
     b.addQuestion(msg->questions[0].name, msg->questions[0].qtype, msg->questions[0].qclass);
   }
   countRcode(metrics_, rc);
@@ -91,12 +91,16 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     bump(metrics_.dns_malformed);
     return result;
   }
-  auto msg = dns::parse(query);
-  if (!msg || msg->header.qdcount != 1 || msg->header.opcode() != dns::Opcode::kQuery) {
+  // One message per thread, parsed into again and again: only the name an observation takes
+  // away is allocated anew.
+  thread_local dns::Message scratch;
+  const bool parsed = dns::parseInto(query, scratch).ok();
+  const dns::Message* msg = parsed ? &scratch : nullptr;
+  if (!parsed || msg->header.qdcount != 1 || msg->header.opcode() != dns::Opcode::kQuery) {
     result.size = result.question_end = refuseMalformed(*header, msg, transport, out);
     return result;
   }
-  auto& q = msg->questions[0];
+  auto& q = scratch.questions[0];
   const auto& edns = msg->edns;
   const std::size_t size_limit = transport == Transport::kTcp ? dns::kMaxMessage : udpLimit(edns);
   const bool in_zone = dns::nameInZone(q.name, cfg_.zone) &&

@@ -51,9 +51,8 @@ class DnsResponder {
               const core::Endpoint& client,
               const std::optional<wire::dns::ClientSubnet>& ecs) const;
   [[nodiscard]] wire::dns::Soa soa() const;
-  std::size_t refuseMalformed(const wire::dns::Header& header,
-                              const core::Result<wire::dns::Message>& msg, Transport transport,
-                              wire::MutableBytes out) const;
+  std::size_t refuseMalformed(const wire::dns::Header& header, const wire::dns::Message* msg,
+                              Transport transport, wire::MutableBytes out) const;
   [[nodiscard]] std::optional<Observation> observe(wire::dns::Question& q,
                                                    const core::Endpoint& client,
                                                    Transport transport,

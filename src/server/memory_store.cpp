@@ -29,7 +29,7 @@ class MemoryStore final : public Store {
       return core::makeError(core::Errc::kExists, "test token already exists");
     }
     tests_.emplace(token, Entry{now_ms, now_ms + ttl_ms, {}});
-    order_.push_back(token);
+    order_.push_back(Queued{token, now_ms + ttl_ms});
     return {};
   }
 
@@ -37,8 +37,15 @@ class MemoryStore final : public Store {
     const std::lock_guard lock(mu_);
     dropExpired(now_ms);
     std::size_t stored = 0;
+    // A test's names are usually asked together, so a batch holds runs of one token: the last
+    // lookup is reused while the token repeats (and forgotten when anything is dropped).
+    const std::string* last_token = nullptr;
+    auto it = tests_.end();
     for (auto& o : batch) {
-      auto it = tests_.find(o.token);
+      if (last_token == nullptr || *last_token != o.token) {
+        it = tests_.find(o.token);
+        last_token = &o.token;
+      }
       if (it == tests_.end() ||
           it->second.observations.size() >= limits_.max_observations_per_test) {
         continue;
@@ -51,9 +58,9 @@ class MemoryStore final : public Store {
       auto& list = it->second.observations;
       if (list.empty()) list.reserve(kFirstReserve);
       if (o.dns) {
-        list.push_back(Item{o.kind, std::move(*o.dns)});
+        list.emplace_back(o.kind, std::move(*o.dns));
       } else {
-        list.push_back(Item{o.kind, std::move(o.json)});
+        list.emplace_back(o.kind, std::move(o.json));
       }
       ++observations_;
       ++stored;
@@ -107,7 +114,7 @@ class MemoryStore final : public Store {
   };
 
   void dropOldest() {
-    const auto it = tests_.find(order_.front());
+    const auto it = tests_.find(order_.front().token);
     if (it != tests_.end()) {
       observations_ -= it->second.observations.size();
       tests_.erase(it);
@@ -115,18 +122,19 @@ class MemoryStore final : public Store {
     order_.pop_front();
   }
 
+  // Runs for every batch: the queue holds each test's expiry, so that this costs no lookup.
   void dropExpired(std::int64_t now_ms) {
-    while (!order_.empty()) {
-      const auto it = tests_.find(order_.front());
-      if (it != tests_.end() && it->second.expires_ms > now_ms) break;
-      dropOldest();
-    }
+    while (!order_.empty() && order_.front().expires_ms <= now_ms) dropOldest();
   }
 
   Limits limits_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> tests_;
-  std::deque<std::string> order_;
+  struct Queued {
+    std::string token;
+    std::int64_t expires_ms;
+  };
+  std::deque<Queued> order_;  // creation order, which is also expiry order
   std::size_t observations_ = 0;
 };
 

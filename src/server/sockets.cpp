@@ -34,7 +34,17 @@ core::Result<core::UniqueFd> openBound(const core::Endpoint& ep, SocketKind kind
       setInt(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     }
   }
-  if (kind == SocketKind::kUdp) setInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20);
+  if (kind == SocketKind::kUdp) {
+    setInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20);
+    // Answers are at most 1232 octets (DNS) or a few dozen (STUN): never use path MTU discovery,
+    // so that a forged ICMP "fragmentation needed" cannot make them fragment (what NSD, BIND and
+    // Knot do), and the kernel skips the path MTU lookup for every datagram sent.
+    if (family == AF_INET) {
+      setInt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT);
+    } else {
+      setInt(fd.get(), IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT);
+    }
+  }
   sockaddr_storage ss{};
   const socklen_t len = sockaddrFrom(ep, ss);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {

@@ -75,10 +75,9 @@ Status readRecords(Bytes packet, Reader& r, std::uint16_t count, Section section
               : section == Section::kAuthority ? m.authority
                                                : m.additional;
   for (std::uint16_t i = 0; i < count; ++i) {
-    VL_TRY_ASSIGN(NameRead name, readName(packet, r.pos()));
-    r.seek(name.next);
-    ResourceRecord rr;
-    rr.name = std::move(name.name);
+    ResourceRecord rr;  // a query's only record is usually OPT, owned by the root: no allocation
+    VL_TRY_ASSIGN(const std::size_t next, readNameInto(packet, r.pos(), rr.name));
+    r.seek(next);
     std::uint16_t rdlen = 0;
     if (!r.u16(rr.type) || !r.u16(rr.rclass) || !r.u32(rr.ttl) || !r.u16(rdlen)) {
       return malformed("truncated record header", r.pos());
@@ -110,8 +109,11 @@ Result<Header> parseHeader(Bytes packet) {
   return h;
 }
 
-Result<Message> parse(Bytes packet) {
-  Message m;
+Status parseInto(Bytes packet, Message& m) {
+  m.answers.clear();
+  m.authority.clear();
+  m.additional.clear();
+  m.edns.reset();
   VL_TRY_ASSIGN(m.header, parseHeader(packet));
   // Each question takes at least 5 octets and each record 11: reject impossible counts before
   // allocating anything for them.
@@ -119,22 +121,26 @@ Result<Message> parse(Bytes packet) {
   const auto& h = m.header;
   if (h.qdcount * 5UL + (h.ancount + h.nscount + static_cast<std::size_t>(h.arcount)) * 11UL >
       body) {
+    m.questions.clear();
     return malformed("section counts exceed the message size", 4);
   }
   Reader r(packet, kHeaderSize);
-  m.questions.reserve(h.qdcount);
-  for (std::uint16_t i = 0; i < h.qdcount; ++i) {
-    VL_TRY_ASSIGN(NameRead name, readName(packet, r.pos()));
-    r.seek(name.next);
-    Question q;
-    q.name = std::move(name.name);
+  m.questions.resize(h.qdcount);  // kept questions keep their names' capacity
+  for (auto& q : m.questions) {
+    VL_TRY_ASSIGN(const std::size_t next, readNameInto(packet, r.pos(), q.name));
+    r.seek(next);
     if (!r.u16(q.qtype) || !r.u16(q.qclass)) return malformed("truncated question", r.pos());
-    m.questions.push_back(std::move(q));
   }
   m.question_end = r.pos();
   VL_TRY(readRecords(packet, r, h.ancount, Section::kAnswer, m));
   VL_TRY(readRecords(packet, r, h.nscount, Section::kAuthority, m));
   VL_TRY(readRecords(packet, r, h.arcount, Section::kAdditional, m));
+  return {};
+}
+
+Result<Message> parse(Bytes packet) {
+  Message m;
+  VL_TRY(parseInto(packet, m));
   return m;
 }
 

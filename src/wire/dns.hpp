@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,10 @@ core::Result<Header> parseHeader(Bytes packet);
 // A complete message. Errors are Errc::kMalformed and say what and where: truncation, bad
 // compression pointer, oversized name or label, duplicate or misplaced OPT, bad ECS option.
 core::Result<Message> parse(Bytes packet);
+// The same into a caller's message, reusing its vectors' and names' capacity (a server that
+// parses every query into one Message allocates only for what it moves out). On an error m
+// holds no valid message.
+core::Status parseInto(Bytes packet, Message& m);
 
 struct NameRead {
   std::string name;
@@ -159,10 +164,10 @@ struct Soa {
 
 enum class Section : std::uint8_t { kQuestion, kAnswer, kAuthority, kAdditional };
 
-// Writes a message into a caller-owned buffer (no allocation beyond a small name table) with
-// name compression. Sections must be added in order. Every add* returns false and leaves the
-// message unchanged when the record would not fit in the size limit; the caller then sets TC or
-// gives up.
+// Writes a message into a caller-owned buffer with name compression, without allocating (the
+// table of names already written lives in the Builder). Sections must be added in order. Every add*
+// returns false and leaves the message unchanged when the record would not fit in the size limit;
+// the caller then sets TC or gives up.
 class Builder {
  public:
   Builder(MutableBytes out, const Header& header, std::size_t limit = kMaxMessage);
@@ -187,7 +192,7 @@ class Builder {
   // A name (or name suffix) already in the message that later names may point to.
   struct Suffix {
     std::uint16_t offset;  // in the message
-    std::uint16_t pos;     // into names_: its lowercase uncompressed wire form
+    std::uint16_t pos;     // into names_: its uncompressed wire form, as written
     std::uint16_t len;
   };
   struct Mark {
@@ -198,6 +203,8 @@ class Builder {
   Mark begin(Section s);
   bool finish(Section s, const Mark& mark, bool ok);
   bool writeName(std::string_view name);
+  [[nodiscard]] const Suffix* findSuffix(const std::uint8_t* wire, std::size_t len) const;
+  void remember(const std::uint8_t* wire, std::size_t len, std::size_t offset, std::size_t end);
   bool recordHeader(std::string_view name, std::uint16_t type, std::uint16_t rclass,
                     std::uint32_t ttl, std::size_t& rdlen_at);
   bool endRdata(std::size_t rdlen_at);
@@ -205,13 +212,18 @@ class Builder {
   Writer w_;
   std::array<std::uint16_t, 4> counts_{};
   Section current_ = Section::kQuestion;
-  std::array<Suffix, 32> suffixes_{};
+  // Only the first suffix_count_ / names_len_ entries are ever read: left uninitialised, so
+  // that a Builder per response does not clear 1.2 KiB.
+  std::array<Suffix, 32> suffixes_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t suffix_count_ = 0;
-  std::array<std::uint8_t, 1024> names_{};
+  std::array<std::uint8_t, 1024> names_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t names_len_ = 0;
 };
 
 // Encodes a presentation-form name into uncompressed wire form (for tests and tools).
 core::Result<std::vector<std::uint8_t>> encodeName(std::string_view name);
+// The same into a caller's buffer, without allocating: the wire length, or 0 for an invalid
+// name (encodeName says why).
+std::size_t encodeNameInto(std::string_view name, std::span<std::uint8_t, kMaxNameWire> out);
 
 }  // namespace vpnleak::wire::dns

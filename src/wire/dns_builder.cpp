@@ -1,5 +1,6 @@
 // DNS message building with name compression into a caller-owned buffer.
 #include <algorithm>
+#include <cstring>
 
 #include "core/check.hpp"
 #include "wire/dns.hpp"
@@ -12,20 +13,6 @@ constexpr std::size_t kMaxPointerTarget = 0x3fff;
 
 std::uint8_t lower(std::uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c - 'A' + 'a') : c;
-}
-
-// Presentation form to uncompressed wire form without allocating; false for an invalid name.
-bool toWire(std::string_view name, std::array<std::uint8_t, kMaxNameWire>& out, std::size_t& len) {
-  if (name.empty()) {
-    out[0] = 0;
-    len = 1;
-    return true;
-  }
-  auto enc = encodeName(name);  // names here are short and few; the vector is the slow path
-  if (!enc) return false;
-  std::copy(enc->begin(), enc->end(), out.begin());
-  len = enc->size();
-  return true;
 }
 
 }  // namespace
@@ -58,55 +45,60 @@ bool Builder::finish(Section s, const Mark& mark, bool ok) {
   return true;
 }
 
+// A suffix already in the message equal to wire[0, len) ignoring ASCII case (length octets are
+// below 'A', so folding the whole wire form is safe). Names usually repeat exactly (the answer's
+// owner is the question's name), so an exact comparison goes first.
+const Builder::Suffix* Builder::findSuffix(const std::uint8_t* wire, std::size_t len) const {
+  for (std::size_t k = 0; k < suffix_count_; ++k) {
+    const Suffix& s = suffixes_[k];
+    if (s.len != len) continue;
+    const std::uint8_t* known = names_.data() + s.pos;
+    if (std::memcmp(wire, known, len) == 0) return &s;
+    std::size_t i = 0;
+    while (i < len && lower(wire[i]) == lower(known[i])) ++i;
+    if (i == len) return &s;
+  }
+  return nullptr;
+}
+
+// Remembers the suffixes of a name written at offset that start before end (the rest was a
+// pointer to suffixes known already), as room in the tables allows: the name is kept once and
+// each suffix refers into it.
+void Builder::remember(const std::uint8_t* wire, std::size_t len, std::size_t offset,
+                       std::size_t end) {
+  if (names_len_ + len > names_.size()) return;
+  std::memcpy(names_.data() + names_len_, wire, len);
+  for (std::size_t i = 0; i < end; i += wire[i] + 1U) {
+    if (offset + i > kMaxPointerTarget || suffix_count_ == suffixes_.size()) break;
+    suffixes_[suffix_count_++] =
+        Suffix{static_cast<std::uint16_t>(offset + i), static_cast<std::uint16_t>(names_len_ + i),
+               static_cast<std::uint16_t>(len - i)};
+  }
+  names_len_ += len;
+}
+
 bool Builder::writeName(std::string_view name) {
-  std::array<std::uint8_t, kMaxNameWire> wire{};
-  std::size_t len = 0;
-  if (!toWire(name, wire, len)) return false;
-  // Written as given (resolvers check that the question's case comes back), compared lowercase.
-  std::array<std::uint8_t, kMaxNameWire> folded{};
-  std::transform(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(len), folded.begin(),
-                 lower);
-  // Find the longest suffix (at a label boundary) already written; write what precedes it.
-  std::array<std::size_t, kMaxNameWire / 2> starts{};
-  std::size_t nstarts = 0;
+  std::array<std::uint8_t, kMaxNameWire> wire;  // NOLINT: encodeNameInto writes what is read
+  const std::size_t len = encodeNameInto(name, wire);
+  if (len == 0) return false;
+  // Written as given (resolvers check that the question's case comes back), compared ignoring
+  // case. The longest suffix (at a label boundary) already written ends the name as a pointer;
+  // the labels before it are copied.
   std::size_t match_at = len - 1;  // the root label: nothing to point to
-  std::uint16_t match_offset = 0;
+  const Suffix* hit = nullptr;
   for (std::size_t i = 0; wire[i] != 0; i += wire[i] + 1U) {
-    const std::span<const std::uint8_t> suffix(folded.data() + i, len - i);
-    const auto* hit = std::find_if(
-        suffixes_.begin(), suffixes_.begin() + static_cast<std::ptrdiff_t>(suffix_count_),
-        [&](const Suffix& s) {
-          return s.len == suffix.size() &&
-                 std::equal(suffix.begin(), suffix.end(), names_.begin() + s.pos);
-        });
-    if (hit != suffixes_.begin() + static_cast<std::ptrdiff_t>(suffix_count_)) {
+    hit = findSuffix(wire.data() + i, len - i);
+    if (hit != nullptr) {
       match_at = i;
-      match_offset = hit->offset;
       break;
     }
-    starts[nstarts++] = i;
   }
   const std::size_t base = w_.size();
   if (!w_.bytes(std::span(wire.data(), match_at))) return false;
-  const bool ok =
-      match_at == len - 1 ? w_.u8(0) : w_.u16(static_cast<std::uint16_t>(0xc000 | match_offset));
-  if (!ok) return false;
-  // Remember the new suffixes for later names, as room in the table allows.
-  for (std::size_t k = 0; k < nstarts; ++k) {
-    const std::size_t i = starts[k];
-    const std::size_t slen = len - i;
-    if (base + i > kMaxPointerTarget || suffix_count_ == suffixes_.size() ||
-        names_len_ + slen > names_.size()) {
-      break;
-    }
-    std::copy(folded.begin() + static_cast<std::ptrdiff_t>(i),
-              folded.begin() + static_cast<std::ptrdiff_t>(len),
-              names_.begin() + static_cast<std::ptrdiff_t>(names_len_));
-    suffixes_[suffix_count_++] =
-        Suffix{static_cast<std::uint16_t>(base + i), static_cast<std::uint16_t>(names_len_),
-               static_cast<std::uint16_t>(slen)};
-    names_len_ += slen;
+  if (!(hit == nullptr ? w_.u8(0) : w_.u16(static_cast<std::uint16_t>(0xc000 | hit->offset)))) {
+    return false;
   }
+  if (match_at > 0) remember(wire.data(), len, base, match_at);
   return true;
 }
 

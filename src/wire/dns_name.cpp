@@ -1,5 +1,7 @@
 // DNS names: reading (with compression), encoding, comparison.
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "wire/dns.hpp"
 
@@ -15,12 +17,19 @@ core::Error malformed(std::string what, std::size_t at) {
                          "dns: " + what + " at offset " + std::to_string(at));
 }
 
+// Bytes that stand for themselves in presentation form: printable, not '.' or '\\'.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c <= 0x7e; ++c) t[static_cast<std::size_t>(c)] = c != '.' && c != '\\';
+  return t;
+}();
+
 // Printable bytes are appended in runs (a name is read for every DNS packet the monitor reports).
 void appendEscaped(std::string& out, Bytes label) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < label.size(); ++i) {
     const std::uint8_t c = label[i];
-    if (c >= 0x21 && c <= 0x7e && c != '.' && c != '\\') continue;
+    if (kPlain[c]) continue;
     out.append(reinterpret_cast<const char*>(label.data()) + run, i - run);
     run = i + 1;
     out += '\\';
@@ -34,6 +43,8 @@ void appendEscaped(std::string& out, Bytes label) {
   }
   out.append(reinterpret_cast<const char*>(label.data()) + run, label.size() - run);
 }
+
+constexpr std::size_t kNameReserve = 64;
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -73,62 +84,123 @@ Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& 
     if (pos + 1 + len > packet.size()) return malformed("label runs past the end", pos);
     wire_len += 1U + len;
     if (wire_len > kMaxNameWire) return malformed("name longer than 255 octets", offset);
+    // One allocation for a usual name (a test token's is ~45 characters), not 15 -> 30 -> 60.
+    if (const std::size_t need = name.size() + 1U + len; need > name.capacity()) {
+      name.reserve(std::max<std::size_t>({need, 2 * name.capacity(), kNameReserve}));
+    }
     if (!name.empty()) name += '.';
     appendEscaped(name, packet.subspan(pos + 1, len));
     pos += 1U + len;
   }
 }
 
-Result<std::vector<std::uint8_t>> encodeName(std::string_view name) {
-  auto bad = [&](const std::string& why) {
-    return core::makeError(core::Errc::kInvalidArgument,
-                           "invalid DNS name '" + std::string(name) + "': " + why);
-  };
-  std::vector<std::uint8_t> wire;
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+namespace {
+
+// A name without escapes (the usual one) in one pass: bytes are copied and each label's length
+// octet patched at its end; the wire form is two octets longer than the text. Returns 0 with
+// why unset at a backslash: the caller then takes the general path.
+std::size_t encodePlain(std::string_view name, std::uint8_t* out, const char*& why) {
+  if (name.size() + 2 > kMaxNameWire) {
+    why = name.find('\\') == std::string_view::npos ? "longer than 255 octets" : nullptr;
+    return 0;
+  }
   std::size_t label_at = 0;
-  wire.push_back(0);
+  std::size_t n = 1;
+  const auto end_label = [&] {  // patches the length octet; false for an invalid label
+    const std::size_t len = n - label_at - 1;
+    if (len == 0 || len > kMaxLabel) {
+      why = len == 0 ? "empty label" : "label longer than 63 octets";
+      return false;
+    }
+    out[label_at] = static_cast<std::uint8_t>(len);
+    return true;
+  };
+  for (const char c : name) {
+    if (c == '\\') return 0;
+    if (c != '.') {
+      out[n++] = static_cast<std::uint8_t>(c);
+    } else if (end_label()) {
+      label_at = n++;
+    } else {
+      return 0;
+    }
+  }
+  if (!end_label()) return 0;
+  out[n++] = 0;
+  return n;
+}
+
+// Presentation form into out (at most kMaxNameWire octets, root label included): the wire
+// length, or 0 with why set. One pass, no allocation: labels are written in place and each
+// length octet is patched when its label ends.
+std::size_t encodeWire(std::string_view name, std::uint8_t* out, const char*& why) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty()) {
+    out[0] = 0;
+    return 1;
+  }
+  why = nullptr;
+  if (const std::size_t n = encodePlain(name, out, why); n != 0 || why != nullptr) return n;
+  const auto fail = [&](const char* reason) {
+    why = reason;
+    return std::size_t{0};
+  };
+  std::size_t label_at = 0;  // the current label's length octet
+  std::size_t n = 1;
   for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    std::uint8_t byte = 0;
+    const char c = name[i];
     if (c == '.') {
-      const std::size_t len = wire.size() - label_at - 1;
-      if (len == 0) return bad("empty label");
-      wire[label_at] = static_cast<std::uint8_t>(len);
-      label_at = wire.size();
-      wire.push_back(0);
+      if (n - label_at - 1 == 0) return fail("empty label");
+      out[label_at] = static_cast<std::uint8_t>(n - label_at - 1);
+      label_at = n++;
       continue;
     }
+    std::uint8_t byte = static_cast<std::uint8_t>(c);
     if (c == '\\') {
-      if (i + 1 >= name.size()) return bad("dangling escape");
+      if (i + 1 >= name.size()) return fail("dangling escape");
       const auto d = [&](std::size_t k) {
         return k < name.size() && std::isdigit(static_cast<unsigned char>(name[k])) != 0;
       };
       if (d(i + 1) && d(i + 2) && d(i + 3)) {
         const int v = (name[i + 1] - '0') * 100 + (name[i + 2] - '0') * 10 + (name[i + 3] - '0');
-        if (v > 255) return bad("escape above \\255");
+        if (v > 255) return fail("escape above \\255");
         byte = static_cast<std::uint8_t>(v);
         i += 3;
       } else {
         byte = static_cast<std::uint8_t>(name[++i]);
       }
-    } else {
-      byte = static_cast<std::uint8_t>(c);
     }
-    wire.push_back(byte);
-    if (wire.size() - label_at - 1 > kMaxLabel) return bad("label longer than 63 octets");
+    if (n - label_at > kMaxLabel) return fail("label longer than 63 octets");
+    if (n + 2 > kMaxNameWire) return fail("longer than 255 octets");  // this octet and the root
+    out[n++] = byte;
   }
-  const std::size_t last = wire.size() - label_at - 1;
-  if (last == 0 && !name.empty()) return bad("empty label");
-  if (name.empty()) return std::vector<std::uint8_t>{0};
-  wire[label_at] = static_cast<std::uint8_t>(last);
-  wire.push_back(0);
-  if (wire.size() > kMaxNameWire) return bad("longer than 255 octets");
-  return wire;
+  if (n - label_at - 1 == 0) return fail("empty label");
+  out[label_at] = static_cast<std::uint8_t>(n - label_at - 1);
+  out[n++] = 0;
+  return n;
+}
+
+}  // namespace
+
+std::size_t encodeNameInto(std::string_view name, std::span<std::uint8_t, kMaxNameWire> out) {
+  const char* why = nullptr;
+  return encodeWire(name, out.data(), why);
+}
+
+Result<std::vector<std::uint8_t>> encodeName(std::string_view name) {
+  std::array<std::uint8_t, kMaxNameWire> wire;  // NOLINT: encodeWire writes what is read
+  const char* why = nullptr;
+  const std::size_t len = encodeWire(name, wire.data(), why);
+  if (len == 0) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "invalid DNS name '" + std::string(name) + "': " + why);
+  }
+  return std::vector<std::uint8_t>(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(len));
 }
 
 bool nameEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  if (a == b) return true;  // the usual case, one memcmp
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (lower(a[i]) != lower(b[i])) return false;
   }

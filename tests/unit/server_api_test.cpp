@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "server/api.hpp"
 #include "server/candidate.hpp"
+#include "server/dns_responder.hpp"
 #include "server/rrl.hpp"
+#include "test_support.hpp"
 
 namespace vpnleak::server {
 namespace {
@@ -180,6 +184,45 @@ TEST(ServerApi, HidesMetricsWhenTheyHaveTheirOwnListener) {
   Api hidden(f.cfg, *f.store, *f.recorder, f.metrics, false);
   HttpRequest r{"GET", "/metrics", "", "", core::Endpoint::parse("192.0.2.1:1").value()};
   EXPECT_EQ(hidden.handle(r).status, 404U);
+}
+
+// A DNS query is visible to the API read that follows its answer, also when the store is
+// written by the recorder's thread (SQLite here; Redis takes the same queue): the read flushes
+// the queue first. No flush or wait between the answer and the read.
+TEST(ServerApi, ReadsItsOwnWritesThroughAQueuedStore) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vpnleak-api-" + testing::randomHex(8));
+  std::filesystem::create_directories(dir);
+  {
+    auto sqlite = openSqliteStore((dir / "results.db").string(), Limits{});
+    ASSERT_TRUE(sqlite.ok()) << sqlite.error().message();
+    ApiFixture f;  // destroyed first: its recorder writes to sqlite until it stops
+    f.api.reset();
+    f.recorder = std::make_unique<Recorder>(**sqlite, f.metrics, 1000);
+    f.api = std::make_unique<Api>(f.cfg, **sqlite, *f.recorder, f.metrics, true);
+    const DnsResponder dns(ZoneConfig{"leak.test", f.cfg.answer_v4, {}, 1, "n1"}, f.metrics);
+    const std::string token = ApiFixture::json(f.call("POST", "/api/v1/tests"))["token"];
+    ASSERT_EQ(token.size(), 32U);
+    std::vector<std::uint8_t> query(512), answer(512);
+    for (std::size_t i = 1; i <= 10; ++i) {
+      const std::string name = "q" + std::to_string(i) + "." + token + ".leak.test";
+      wire::dns::Builder q(query, wire::dns::Header{static_cast<std::uint16_t>(i), 0});
+      ASSERT_TRUE(q.addQuestion(name, wire::dns::kTypeA, wire::dns::kClassIn));
+      auto o = dns.respond(wire::Bytes(query.data(), q.size()),
+                           core::Endpoint::parse("198.51.100.53:5353").value(), Transport::kUdp,
+                           answer, nowMs());
+      ASSERT_GT(o.size, 0U);
+      ASSERT_TRUE(o.observation.has_value());
+      f.recorder->record(std::move(*o.observation));
+      const std::string target = "/api/v1/tests/" + token;
+      const HttpRequest get{"GET", target, "", "ua",
+                            core::Endpoint::parse("198.51.100.2:1").value()};
+      const auto j = ApiFixture::json(f.api->handle(get));
+      ASSERT_EQ(j["dns"].size(), i) << j.dump();
+      EXPECT_EQ(j["dns"][i - 1]["qname"], name);
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServerCandidate, ParsesCandidateLines) {

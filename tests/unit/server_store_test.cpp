@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -309,6 +310,13 @@ TEST(ServerToken, DrawsAndRecognisesTokens) {
   EXPECT_EQ(tokenFromName("x." + *a + ".leak.test.evil", "leak.test"), "");
   EXPECT_EQ(tokenFromName(*a + "x.leak.test", "leak.test"), "");
   EXPECT_EQ(tokenFromName("leak.test", "leak.test"), "");
+  std::string upper = *a;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(tokenFromName("Q." + upper + ".LEAK.test", "leak.test"), *a);  // 0x20 mixed case
+  EXPECT_EQ(tokenFromName("x" + *a + ".leak.test", "leak.test"), "");      // 33 characters
+  EXPECT_EQ(tokenFromName(a->substr(1) + ".leak.test", "leak.test"), "");  // 31
+  EXPECT_EQ(tokenFromName("q." + a->substr(1) + "g.leak.test", "leak.test"), "");
+  EXPECT_EQ(tokenFromName("q." + *a, ""), *a);
   EXPECT_EQ(randomHex(5)->size(), 5U);
 }
 

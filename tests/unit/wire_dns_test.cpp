@@ -247,7 +247,46 @@ TEST(WireDns, EncodesNames) {
            std::string(62, 'x'),
        false},
   };
-  for (const auto& c : cases) EXPECT_EQ(encodeName(c.name).ok(), c.valid) << c.name;
+  for (const auto& c : cases) {
+    EXPECT_EQ(encodeName(c.name).ok(), c.valid) << c.name;
+    std::array<std::uint8_t, kMaxNameWire> into{};
+    const std::size_t n = encodeNameInto(c.name, into);
+    EXPECT_EQ(n != 0, c.valid) << c.name;
+    if (c.valid && n != 0) {
+      EXPECT_EQ(Bytes8(into.begin(), into.begin() + static_cast<std::ptrdiff_t>(n)),
+                *encodeName(c.name))
+          << c.name;
+    }
+  }
+  EXPECT_EQ(*encodeName("A\\.b\\\\.\\255c."), (Bytes8{4, 'A', '.', 'b', '\\', 2, 0xff, 'c', 0}));
+  EXPECT_EQ(*encodeName("."), Bytes8{0});
+}
+
+TEST(WireDns, ParseIntoReusesAMessageWithoutLeftovers) {
+  Pkt big;
+  big.header(1, 0x8400, 2, 1, 0, 1).name("first.example").u16(kTypeA).u16(1);
+  big.name("second.example").u16(kTypeTxt).u16(1);
+  big.u16(0xc00c).u16(kTypeA).u16(1).u32(60).u16(4).u8({192, 0, 2, 1});
+  big.u8({0}).u16(kTypeOpt).u16(1232).u32(0).u16(0);
+  Message m;
+  ASSERT_TRUE(parseInto(big.b, m).ok());
+  ASSERT_EQ(m.questions.size(), 2U);
+  EXPECT_EQ(m.questions[1].name, "second.example");
+  EXPECT_EQ(m.answers.size(), 1U);
+  EXPECT_TRUE(m.edns.has_value());
+  const auto small = query("Only.One", kTypeAaaa);
+  ASSERT_TRUE(parseInto(small, m).ok());
+  ASSERT_EQ(m.questions.size(), 1U);
+  EXPECT_EQ(m.questions[0].name, "Only.One");
+  EXPECT_EQ(m.questions[0].qtype, kTypeAaaa);
+  EXPECT_TRUE(m.answers.empty());
+  EXPECT_FALSE(m.edns.has_value());
+  EXPECT_EQ(m.question_end, small.size());
+  // After an error the next message parses as if the message were new.
+  EXPECT_FALSE(parseInto(std::span(big.b.data(), big.b.size() - 1), m).ok());
+  ASSERT_TRUE(parseInto(small, m).ok());
+  EXPECT_EQ(m.questions.size(), 1U);
+  EXPECT_FALSE(m.edns.has_value());
 }
 
 TEST(WireDns, ComparesNamesAndZones) {
@@ -296,6 +335,27 @@ TEST(WireDns, BuildsAResponseThatParsesBack) {
   // Compression: every owner after the question is a two-octet pointer, and so are the known
   // suffixes inside SOA and NS data (12 + 19 + 16 + 29 + 51 + 14 + 22 octets).
   EXPECT_EQ(b.size(), 163U);
+}
+
+TEST(WireDns, BuilderCompressesAgainstTheLongestKnownSuffixIgnoringCase) {
+  std::array<std::uint8_t, 512> buf{};
+  Builder b(buf, Header{});
+  ASSERT_TRUE(b.addQuestion("A.Leak.Test", kTypeA, kClassIn));  // at 12: a, leak.test at 14
+  ASSERT_TRUE(b.addNs(Section::kAnswer, "leak.TEST", 0, "ns1.leak.test"));
+  const std::span<const std::uint8_t> out(buf.data(), b.size());
+  // The question as given; the owner "leak.TEST" is a pointer to 14; "ns1" + a pointer to 14.
+  EXPECT_EQ(Bytes8(out.begin() + 12, out.begin() + 25),
+            (Bytes8{1, 'A', 4, 'L', 'e', 'a', 'k', 4, 'T', 'e', 's', 't', 0}));
+  EXPECT_EQ(load16(out.data() + 29), 0xc00e);
+  EXPECT_EQ(Bytes8(out.end() - 6, out.end()), (Bytes8{3, 'n', 's', '1', 0xc0, 0x0e}));
+  auto m = parse(out);
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  EXPECT_EQ(m->answers[0].name, "Leak.Test");  // the pointer's target keeps the question's case
+  EXPECT_EQ(readName(out, m->answers[0].rdata_offset)->name, "ns1.Leak.Test");
+  Builder bad(buf, Header{});
+  EXPECT_FALSE(bad.addQuestion("x..y", kTypeA, kClassIn));
+  EXPECT_EQ(bad.size(), kHeaderSize);
+  EXPECT_EQ(bad.count(Section::kQuestion), 0);
 }
 
 TEST(WireDns, BuilderRollsBackWhatDoesNotFit) {
