@@ -58,9 +58,9 @@ class MemoryStore final : public Store {
       auto& list = it->second.observations;
       if (list.empty()) list.reserve(kFirstReserve);
       if (o.dns) {
-        list.emplace_back(o.kind, std::move(*o.dns));
+        list.push_back(Item{o.kind, std::move(*o.dns)});
       } else {
-        list.emplace_back(o.kind, std::move(o.json));
+        list.push_back(Item{o.kind, std::move(o.json)});
       }
       ++observations_;
       ++stored;
