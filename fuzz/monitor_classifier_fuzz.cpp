@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/unique_fd.hpp"
 #include "monitor/capture.hpp"
 #include "monitor/pcap_file.hpp"
 
 #include "monitor/classifier.hpp"
+#include "monitor/event_line.hpp"
 #include "monitor/events.hpp"
 #include "wire/http_host.hpp"
 #include "wire/packet.hpp"
@@ -70,12 +72,21 @@ void checkFrame(wire::packet::LinkType link, wire::Bytes frame) {
     // Strict UTF-8 dumping throws on anything unescaped from the wire: it must never.
     const monitor::LeakEvent e{monitor::Timestamp{}, "fuzz0", p, c,
                                static_cast<std::uint32_t>(frame.size())};
+    std::string json;
     try {
-      (void)monitor::leakJson(e).dump();
+      json = monitor::leakJson(e).dump();
     } catch (...) {
       std::abort();
     }
     (void)monitor::leakText(e);
+    // The in-place line: the same bytes, within the room it asked for (exactly that much here,
+    // so that ASan sees a write past it).
+    static monitor::LeakLineWriter writer;
+    std::vector<char> room(writer.maxSize(e));
+    const char* end = writer.write(room.data(), e);
+    check(end <= room.data() + room.size());
+    check(std::string_view(room.data(), static_cast<std::size_t>(end - room.data())) ==
+          json + "\n");
   }
 
   // The payload parsers on the raw bytes too, where they see every possible prefix.

@@ -1,9 +1,12 @@
 // vpnleak monitor (--iface IF... | --read FILE...) --endpoint IP:PORT[/proto]... [--allow X]...
+#include <unistd.h>
+
 #include <csignal>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cli/app.hpp"
@@ -11,6 +14,7 @@
 #include "monitor/events.hpp"
 #include "monitor/metrics_http.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor/output.hpp"
 
 namespace vpnleak::cli {
 
@@ -31,7 +35,8 @@ struct MonitorArgs {
   int buffer_mb = 32;
 };
 
-// Set from the signal handler; the capture loop polls it at least every 100 ms.
+// Set from the signal handler; the capture loop looks at it at least every 250 ms (its poll
+// timeout), and a signal interrupts the poll at once.
 std::atomic<bool> g_stop{false};
 
 void onSignal(int /*sig*/) { g_stop.store(true); }
@@ -59,57 +64,55 @@ class StopOnSignals {
   struct sigaction old_term_ {};
 };
 
-// Prints events to stdout as NDJSON or text. Lines collect in one buffer that is written when it
-// fills and after each live batch, so a reader sees each leak within the poll interval but a
-// capture with many leaks is not written line by line.
+// Prints events to stdout as NDJSON or text. Lines collect in one buffer (leak lines in JSON are
+// formatted straight into it) that is written with write(2) when it fills and after each live
+// batch, so a reader sees each leak once its block is handed over but a capture with many leaks
+// is not written line by line.
 class StdoutSink : public monitor::EventSink {
  public:
-  StdoutSink(const monitor::MonitorOptions& o, bool json) : opts_(o), json_(json) {
-    buf_.reserve(kFlushAt + 4096);
+  StdoutSink(const monitor::MonitorOptions& o, bool json)
+      : opts_(o), json_(json), out_(STDOUT_FILENO) {
+    std::fflush(stdout);  // nothing else writes to stdout, but stdio goes first if it did
   }
 
   void started(const std::vector<monitor::SourceInfo>& sources) override {
-    json_ ? line(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
+    json_ ? jsonLine(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
     flush();
   }
   void leak(const monitor::LeakEvent& e) override {
-    line(json_ ? leak_lines_.line(e) : leak_lines_.text(e));
+    if (!json_) return line(leak_lines_.text(e));
+    char* at = out_.room(leak_lines_.maxSize(e));
+    out_.commit(leak_lines_.write(at, e));
   }
   void window(const monitor::LeakWindow& w) override {
-    json_ ? line(monitor::windowJson(w)) : line(monitor::windowText(w));
+    json_ ? jsonLine(monitor::windowJson(w)) : line(monitor::windowText(w));
   }
   void flush() override {
-    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-    buf_.clear();
-    std::fflush(stdout);
+    if (out_.buffered() > 0) out_.flush();
   }
   void summary(const monitor::Summary& s) {
     if (json_) {
-      line(monitor::summaryJson(s));
+      jsonLine(monitor::summaryJson(s));
     } else {
-      buf_ += monitor::summaryText(s);
+      out_.append(monitor::summaryText(s));
     }
     flush();
   }
 
  private:
-  static constexpr std::size_t kFlushAt = 1 << 16;
-
-  void line(const core::Json& j) {
+  void jsonLine(const core::Json& j) {
     line(j.dump(-1, ' ', false, core::Json::error_handler_t::replace));
   }
-  void line(const std::string& s) {
-    buf_ += s;
-    buf_ += '\n';
-    if (buf_.size() >= kFlushAt) {
-      std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-      buf_.clear();
-    }
+  void line(std::string_view s) {
+    char* at = out_.room(s.size() + 1);
+    std::memcpy(at, s.data(), s.size());
+    at[s.size()] = '\n';
+    out_.commit(at + s.size() + 1);
   }
   const monitor::MonitorOptions& opts_;
   bool json_;
   monitor::LeakLineWriter leak_lines_;
-  std::string buf_;
+  monitor::FdOutput out_;
 };
 
 core::Result<monitor::MonitorOptions> buildOptions(const MonitorArgs& a) {

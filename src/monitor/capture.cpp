@@ -280,6 +280,37 @@ core::Result<PcapHandle::Next> PcapHandle::next(Frame& out) {
   return Next::kPacket;
 }
 
+namespace {
+
+struct DispatchCtx {
+  PcapHandle::FrameFn fn;
+  void* ctx;
+  bool nano;
+};
+
+void onFrame(u_char* user, const pcap_pkthdr* hdr, const u_char* data) {
+  const auto& d = *reinterpret_cast<const DispatchCtx*>(user);  // NOLINT: libpcap's user pointer
+  // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+  const auto sub = static_cast<std::int64_t>(hdr->ts.tv_usec) * (d.nano ? 1 : 1000);
+  Frame f;
+  f.ts = Timestamp(
+      std::chrono::nanoseconds(static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000LL + sub));
+  f.data = wire::Bytes(data, hdr->caplen);
+  f.wire_len = hdr->len;
+  d.fn(d.ctx, f);
+}
+
+}  // namespace
+
+core::Result<int> PcapHandle::dispatch(int max, FrameFn fn, void* ctx) {
+  DispatchCtx d{fn, ctx, nano_};
+  const int n = pcap_dispatch(p_.get(), max, onFrame, reinterpret_cast<u_char*>(&d));  // NOLINT
+  if (n >= 0) return n;
+  if (n == PCAP_ERROR_BREAK) return 0;
+  return makeError(Errc::kSystem,
+                   "capture on '" + name_ + "' failed: " + std::string(pcap_geterr(p_.get())));
+}
+
 PcapHandle::Stats PcapHandle::stats() const {
   pcap_stat s{};
   if (!live_ || pcap_stats(p_.get(), &s) != 0) return {};

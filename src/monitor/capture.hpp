@@ -63,6 +63,12 @@ class PcapHandle {
   // (corrupt or truncated) and kSystem for an interface.
   core::Result<Next> next(Frame& out);
 
+  // Live: hands the pending frames, at most max, to fn(ctx, frame) (the frame valid during the
+  // call) in one pass over the ring, cheaper per frame than next(); returns how many, 0 when
+  // nothing is pending. Errors as next() for an interface.
+  using FrameFn = void (*)(void* ctx, const Frame& f);
+  core::Result<int> dispatch(int max, FrameFn fn, void* ctx);
+
   struct Stats {
     std::uint64_t received = 0;
     std::uint64_t dropped = 0;     // by the kernel: the ring was full

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace vpnleak::monitor {
@@ -61,6 +62,12 @@ std::string isoTime(Timestamp ts) {
 }
 
 void appendIsoTime(std::string& out, Timestamp ts) {
+  std::array<char, kIsoTimeSize> buf{};
+  writeIsoTime(buf.data(), ts);
+  out.append(buf.data(), buf.size());
+}
+
+char* writeIsoTime(char* out, Timestamp ts) {
   // Captures put many packets into each second: its text is kept (per thread) and reused. The
   // calendar is <chrono>'s, exact for every Timestamp (64-bit nanoseconds: years 1677-2262, so
   // the year has four digits).
@@ -92,12 +99,23 @@ void appendIsoTime(std::string& out, Timestamp ts) {
     put(t + 17, 2, static_cast<std::uint64_t>(hms.seconds().count()));
     last.at = sec;
   }
-  std::array<char, 27> buf{};
-  std::copy(last.text.begin(), last.text.end(), buf.begin());
-  buf[19] = '.';
-  put(buf.data() + 20, 6, static_cast<std::uint64_t>((us - sec).count()));
-  buf[26] = 'Z';
-  out.append(buf.data(), buf.size());
+  std::memcpy(out, last.text.data(), last.text.size());
+  out[19] = '.';
+  // The microseconds two digits at a time: three short divisions instead of six.
+  static constexpr auto kPairs = [] {
+    std::array<char, 200> t{};
+    for (std::size_t i = 0; i < 100; ++i) {
+      t[2 * i] = static_cast<char>('0' + i / 10);
+      t[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+  }();
+  const auto micros = static_cast<std::uint32_t>((us - sec).count());
+  std::memcpy(out + 20, &kPairs[2 * (micros / 10000)], 2);
+  std::memcpy(out + 22, &kPairs[2 * (micros / 100 % 100)], 2);
+  std::memcpy(out + 24, &kPairs[2 * (micros % 100)], 2);
+  out[26] = 'Z';
+  return out + kIsoTimeSize;
 }
 
 std::string printable(std::string_view raw) {
@@ -126,7 +144,7 @@ namespace {
 // The decimal text of every octet, made once at compile time.
 struct Octet {
   std::array<char, 4> text{};
-  std::size_t size = 0;
+  std::uint8_t size = 0;
 };
 constexpr std::array<Octet, 256> kOctets = [] {
   std::array<Octet, 256> t{};
@@ -139,22 +157,20 @@ constexpr std::array<Octet, 256> kOctets = [] {
   return t;
 }();
 
-void appendV4(std::string& out, const std::uint8_t* b) {
-  std::array<char, 20> buf{};
-  std::size_t n = 0;
+char* writeV4(char* out, const std::uint8_t* b) {
   for (std::size_t i = 0; i < 4; ++i) {
     const auto& o = kOctets[b[i]];
-    std::copy(o.text.begin(), o.text.end(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    n += o.size;
-    buf[n++] = '.';
+    std::memcpy(out, o.text.data(), o.text.size());  // 4 bytes at once, o.size of them kept
+    out += o.size;
+    *out++ = '.';
   }
-  out.append(buf.data(), n - 1);
+  return out - 1;
 }
 
 // RFC 5952 text exactly as glibc's inet_ntop writes it: the longest run of two or more zero
 // groups (the first of equal runs) as "::", and ::a.b.c.d / ::ffff:a.b.c.d for addresses with
 // an IPv4 address embedded that way.
-void appendV6(std::string& out, const std::uint8_t* b) {
+char* writeV6(char* out, const std::uint8_t* b) {
   std::array<unsigned, 8> w{};
   for (std::size_t i = 0; i < 8; ++i) w[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
   std::size_t best = 8, best_len = 0;
@@ -171,33 +187,34 @@ void appendV6(std::string& out, const std::uint8_t* b) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (std::size_t i = 0; i < 8; ++i) {
     if (best < 8 && i >= best && i < best + best_len) {
-      if (i == best) out += ':';
+      if (i == best) *out++ = ':';
       continue;
     }
-    if (i != 0) out += ':';
+    if (i != 0) *out++ = ':';
     if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
-      appendV4(out, b + 12);
-      return;
+      return writeV4(out, b + 12);
     }
     bool digits = false;
     for (int shift = 12; shift >= 0; shift -= 4) {
       const unsigned d = (w[i] >> shift) & 0xf;
       if (d == 0 && !digits && shift > 0) continue;
       digits = true;
-      out += kHex[d];
+      *out++ = kHex[d];
     }
   }
-  if (best < 8 && best + best_len == 8) out += ':';
+  if (best < 8 && best + best_len == 8) *out++ = ':';
+  return out;
 }
 
 }  // namespace
 
+char* writeAddress(char* out, const core::IpAddress& a) {
+  return a.isV4() ? writeV4(out, a.bytes().data()) : writeV6(out, a.bytes().data());
+}
+
 void appendAddress(std::string& out, const core::IpAddress& a) {
-  if (a.isV4()) {
-    appendV4(out, a.bytes().data());
-  } else {
-    appendV6(out, a.bytes().data());
-  }
+  std::array<char, kAddressMaxSize> buf{};
+  out.append(buf.data(), static_cast<std::size_t>(writeAddress(buf.data(), a) - buf.data()));
 }
 
 Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources) {

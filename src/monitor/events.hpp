@@ -29,6 +29,13 @@ void appendAddress(std::string& out, const core::IpAddress& a);
 // leakText(e) appended to out.
 void appendLeakText(std::string& out, const LeakEvent& e);
 
+// The same written at out, which has room for kIsoTimeSize or kAddressMaxSize bytes (the address
+// writer may put down scratch bytes beyond its text, within that room); they return the end.
+inline constexpr std::size_t kIsoTimeSize = 27;
+inline constexpr std::size_t kAddressMaxSize = 48;
+char* writeIsoTime(char* out, Timestamp ts);
+char* writeAddress(char* out, const core::IpAddress& a);
+
 core::Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources);
 core::Json leakJson(const LeakEvent& e);
 core::Json windowJson(const LeakWindow& w);

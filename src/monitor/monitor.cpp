@@ -161,6 +161,25 @@ std::chrono::milliseconds deliveryLag(const std::vector<PcapHandle>& handles) {
   return lag;
 }
 
+// Up to kBatch frames pending in one live handle through the engine (pcap_dispatch: one pass
+// over the ring, where pcap_next_ex enters libpcap's reader once per frame).
+core::Status readBatch(PcapHandle& h, Engine& engine) {
+  struct Ctx {
+    Engine& engine;
+    const PcapHandle& h;
+  } ctx{engine, h};
+  const auto fn = [](void* c, const Frame& f) {
+    auto& x = *static_cast<Ctx*>(c);
+    x.engine.frame(f, x.h);
+  };
+  for (int left = kBatch; left > 0;) {
+    VL_TRY_ASSIGN(const int n, h.dispatch(left, fn, &ctx));
+    if (n == 0) break;
+    left -= n;
+  }
+  return {};
+}
+
 // Polls and reads until stopped or the duration has passed, then for one block timeout more:
 // the rings hand over what arrived before the end, which is counted too.
 core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, EventSink& sink,
@@ -176,7 +195,6 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
   const auto lag = deliveryLag(handles);
   const auto tail = lag + lag / 10;  // the kernel's block timer may fire a little late
   auto end = o.duration.count() > 0 ? start + o.duration + tail : Clock::time_point::max();
-  Frame f;
   for (auto now = start; now < end; now = Clock::now()) {
     if (stop.load(std::memory_order_relaxed) && now + tail < end) end = now + tail;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
@@ -184,13 +202,7 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
     if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR) {
       return core::sysError("poll on the capture sockets");
     }
-    for (auto& h : handles) {
-      for (int i = 0; i < kBatch; ++i) {
-        VL_TRY_ASSIGN(const auto got, h.next(f));
-        if (got != PcapHandle::Next::kPacket) break;
-        engine.frame(f, h);
-      }
-    }
+    for (auto& h : handles) VL_TRY(readBatch(h, engine));
     kernel.merge(handles, counters);
     engine.expire(wallNow() - lag);
     if (Clock::now() >= next_stats) {

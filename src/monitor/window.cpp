@@ -2,19 +2,12 @@
 
 namespace vpnleak::monitor {
 
-std::optional<LeakWindow> WindowTracker::add(Timestamp ts, std::uint64_t bytes, Reason reason) {
+std::optional<LeakWindow> WindowTracker::start(Timestamp ts, std::uint64_t bytes, Reason reason) {
   std::optional<LeakWindow> closed;
-  if (isOpen() && ts - open_.last > gap_) closed = close();
-  if (!isOpen()) {
-    open_.first = ts;
-    open_.last = ts;
-  }
-  // Several interfaces are read in turn, so a packet can arrive slightly out of order.
-  if (ts < open_.first) open_.first = ts;
-  if (ts > open_.last) open_.last = ts;
-  ++open_.packets;
-  open_.bytes += bytes;
-  ++open_.reasons[static_cast<std::size_t>(reason)];
+  if (isOpen()) closed = close();
+  open_.first = ts;
+  open_.last = ts;
+  count(bytes, reason);
   return closed;
 }
 

@@ -200,14 +200,7 @@ TEST(KernelFilterLive, TunnelCountedInKernelShortDatagramStillClassified) {
       lab::inNetns(ns.name(), {vpnleakBinary(), "--log-level", "debug", "monitor", "--iface", "lo",
                                "--endpoint", "127.0.0.1:51820", "--json", "--duration", "1.5"})));
   ASSERT_TRUE(mon.waitFor("\"type\":\"start\"", milliseconds(5000))) << mon.output();
-  const auto sent = ns.exec({"python3", "-c",
-                             "import socket\n"
-                             "r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                             "r.bind(('127.0.0.1', 51820))\n"  // no ICMP port unreachable
-                             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                             "for _ in range(5): s.sendto(b'\\x04\\x00\\x00\\x00' + b'x' * "
-                             "1196, ('127.0.0.1', 51820))\n"
-                             "s.sendto(b'', ('127.0.0.1', 51820))\n"});
+  const auto sent = ns.exec(sendToWireGuardPort(5, "b''", true));
   ASSERT_EQ(sent.exit_code, 0) << sent.err;
   EXPECT_EQ(mon.wait(milliseconds(6000)), 1) << mon.output();
   EXPECT_EQ(mon.output().find("counting tunnel packets in user space"), std::string::npos)

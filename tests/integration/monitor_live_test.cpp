@@ -120,12 +120,7 @@ TEST_F(MonitorLive, KernelFilterCutsTunnelPacketsAndKeepsUnframedOnes) {
     Background mon;
     ASSERT_TRUE(mon.start(lab::inNetns(ns_->name(), argv)));
     ASSERT_TRUE(mon.waitFor("\"type\":\"start\"", milliseconds(5000))) << mon.output();
-    const auto sent = ns_->exec({"python3", "-c",
-                                 "import socket\n"
-                                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                                 "for _ in range(3): s.sendto(b'\\x04\\x00\\x00\\x00' + b'x' * "
-                                 "1196, ('127.0.0.1', 51820))\n"
-                                 "s.sendto(b'hello\\n', ('127.0.0.1', 51820))\n"});
+    const auto sent = ns_->exec(sendToWireGuardPort(3, "b'hello\\n'", false));
     ASSERT_EQ(sent.exit_code, 0) << sent.err;
     EXPECT_EQ(mon.wait(milliseconds(6000)), 1) << mon.output();
     const auto summary = ofType(mon.jsonLines(), "summary");

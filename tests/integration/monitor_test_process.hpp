@@ -125,4 +125,21 @@ inline std::vector<core::Json> ofType(const std::vector<core::Json>& lines,
   return out;
 }
 
+// The argv of a Python sender (run it in a namespace) of `count` WireGuard transport-data
+// datagrams (type 4, 1200 bytes: what the monitor counts as tunnel) to 127.0.0.1:51820, then one
+// more datagram with the payload `last`, a Python bytes literal such as "b''". With bind_port the
+// port is bound first, so that no ICMP port unreachable (another packet) answers them.
+inline std::vector<std::string> sendToWireGuardPort(int count, const std::string& last,
+                                                    bool bind_port) {
+  std::string py = "import socket\n";
+  if (bind_port) {
+    py += "r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nr.bind(('127.0.0.1', 51820))\n";
+  }
+  py += "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n";
+  py += "for _ in range(" + std::to_string(count) + "):\n";
+  py += "  s.sendto(b'\\x04\\x00\\x00\\x00' + b'x' * 1196, ('127.0.0.1', 51820))\n";
+  py += "s.sendto(" + last + ", ('127.0.0.1', 51820))\n";
+  return {"python3", "-c", py};
+}
+
 }  // namespace vpnleak::testing
