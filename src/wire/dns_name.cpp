@@ -130,11 +130,20 @@ std::size_t encodePlain(std::string_view name, std::uint8_t* out, const char*& w
   return n;
 }
 
+// A final '.' that ends the name (the root), not an escaped one (`a\.` is the label "a."):
+// an even number of backslashes stands before it.
+bool endsWithRootDot(std::string_view name) {
+  if (name.empty() || name.back() != '.') return false;
+  std::size_t slashes = 0;
+  for (std::size_t i = name.size() - 1; i > 0 && name[i - 1] == '\\'; --i) ++slashes;
+  return slashes % 2 == 0;
+}
+
 // Presentation form into out (at most kMaxNameWire octets, root label included): the wire
 // length, or 0 with why set. One pass, no allocation: labels are written in place and each
 // length octet is patched when its label ends.
 std::size_t encodeWire(std::string_view name, std::uint8_t* out, const char*& why) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (endsWithRootDot(name)) name.remove_suffix(1);
   if (name.empty()) {
     out[0] = 0;
     return 1;

@@ -260,6 +260,12 @@ TEST(WireDns, EncodesNames) {
   }
   EXPECT_EQ(*encodeName("A\\.b\\\\.\\255c."), (Bytes8{4, 'A', '.', 'b', '\\', 2, 0xff, 'c', 0}));
   EXPECT_EQ(*encodeName("."), Bytes8{0});
+  // A final escaped dot belongs to the label; only an unescaped one is the root (the fuzzer's
+  // round trip of a name read from the wire that ended in a '.' octet).
+  EXPECT_EQ(*encodeName("a\\."), (Bytes8{2, 'a', '.', 0}));
+  EXPECT_EQ(*encodeName("a\\.."), (Bytes8{2, 'a', '.', 0}));
+  EXPECT_EQ(*encodeName("a\\\\."), (Bytes8{2, 'a', '\\', 0}));
+  EXPECT_EQ(*encodeName("a\\\\\\."), (Bytes8{3, 'a', '\\', '.', 0}));
 }
 
 TEST(WireDns, ParseIntoReusesAMessageWithoutLeftovers) {
