@@ -18,6 +18,11 @@
 # alternating from round to round; the medians and their ratios are printed.
 #   PREFIX=b5- VPNLEAK=... SENDER=... bench/monitor_live_bench.sh [SECONDS] [START] [MAX]
 # SECONDS per trial (default 3), START rate (default 50000 packets/s), MAX (default 3200000).
+# OUTPUT=null: every capture writes its output to /dev/null instead (`tcpdump -w /dev/null`, as the
+# offline comparison of issue 7 defines it; the monitor's lines go to /dev/null too): then the
+# monitor's counts are read from its --metrics endpoint (127.0.0.1:9469 in the capture's
+# namespace), and it counts as ready 0.5 s after that answers (it opens the capture right after
+# the listener; the output's start line is not there to wait for).
 # CPUs: SENDER_CPU (default 0) for the generator, CAPTURE_CPU (default 1) for the capture;
 # SENDER_CPU="0 1" runs one generator on each (the rate split between them).
 # CPU_QUOTA="QUOTA_US PERIOD_US" (e.g. "1000 500000": 0.2% of one CPU) runs the capture in its
@@ -44,6 +49,8 @@ read -r -a tools <<<"${TOOLS:-vpnleak tcpdump}"
 rounds=${ROUNDS:-1}
 resolution=${RESOLUTION:-5}
 quota=${CPU_QUOTA:-}
+output=${OUTPUT:-file}
+[[ $output == file || $output == null ]] || { echo "monitor_live_bench.sh: OUTPUT '$output': expected file or null" >&2; exit 2; }
 read -r -a monitor_args <<<"${MONITOR_ARGS:-}"
 tx=${P}tx rx=${P}rx v0=${P}v0 v1=${P}v1
 
@@ -116,6 +123,8 @@ ip -n "$rx" link set "$v1" up
 # (docs/monitor.md; the same as bench/monitor_bench.cpp), outgoing packets only (-Q out).
 filter='(ip or ip6 or arp) and not (udp and ((dst host 203.0.113.2 and dst port 51820) or (src host 203.0.113.2 and src port 51820)) and udp[9:2] = 0 and udp[11] = 0 and ((udp[8] = 1 and udp[4:2] = 156) or (udp[8] = 2 and udp[4:2] = 100) or (udp[8] = 3 and udp[4:2] = 72) or (udp[8] = 4 and udp[4:2] >= 40 and udp[4:2] & 15 = 8))) and not (arp or (udp and ((src port 68 and dst port 67) or (src port 67 and dst port 68) or (src port 546 and dst port 547) or (src port 547 and dst port 546))) or (icmp6 and ip6[40] >= 133 and ip6[40] <= 137 and ip6[7] = 255))'
 
+# scrape: the monitor's Prometheus counters (OUTPUT=null), or fails.
+scrape() { ip netns exec "$tx" curl -sf --max-time 2 http://127.0.0.1:9469/metrics; }
 field() { grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2; }
 
 # CPU time of a process so far in ns (all its threads; /proc/PID/task/*/schedstat).
@@ -141,22 +150,26 @@ drain() {
 # cpu_ns_per_packet throttled_periods". (Not run in a $(subshell): the capture's pid must reach
 # the cleanup.)
 trial() {
-  local tool=$1 rate=$2 out="$tmp/$1-$2-$RANDOM" cap ready=0 thr0 cpu0
+  local tool=$1 rate=$2 out="$tmp/$1-$2-$RANDOM" cap ready=0 thr0 cpu0 dest pcap metrics=()
+  dest=$out.out pcap=$out.pcap
+  if [[ $output == null ]]; then
+    dest=/dev/null pcap=/dev/null metrics=(--metrics 127.0.0.1:9469)
+  fi
   case $tool in
     vpnleak | vpnleak-text)
       local json=(--json)
       [[ $tool == vpnleak ]] || json=()
       "${cap_prefix[@]}" "$vpnleak" monitor --iface "$v0" "${json[@]}" \
         --endpoint 203.0.113.2:51820 --allow arp --allow ndp --allow dhcp \
-        --buffer-mb "$buf_mb" "${monitor_args[@]}" >"$out.out" 2>"$out.err" &
+        --buffer-mb "$buf_mb" "${metrics[@]}" "${monitor_args[@]}" >"$dest" 2>"$out.err" &
       ;;
     tcpdump)
       "${cap_prefix[@]}" tcpdump -i "$v0" -Q out -nn -B $((buf_mb * 1024)) \
-        -w "$out.pcap" "$filter" >"$out.out" 2>"$out.err" &
+        -w "$pcap" "$filter" >"$out.out" 2>"$out.err" &
       ;;
     tcpdump-text)
       "${cap_prefix[@]}" tcpdump -i "$v0" -Q out -nn -B $((buf_mb * 1024)) \
-        "$filter" >"$out.out" 2>"$out.err" &
+        "$filter" >"$dest" 2>"$out.err" &
       ;;
     *) die "unknown tool $tool" ;;
   esac
@@ -165,6 +178,11 @@ trial() {
   for _ in $(seq 100); do
     if grep -q '"type":"start"\|^monitoring ' "$out.out" 2>/dev/null ||
       grep -q 'listening on' "$out.err"; then
+      ready=1
+      break
+    fi
+    if [[ ${#metrics[@]} -gt 0 ]] && scrape >/dev/null; then
+      sleep 0.5
       ready=1
       break
     fi
@@ -193,12 +211,17 @@ trial() {
   [[ -z $cg ]] || cg_move "$cg/.." "$cap"
   drain "$cap"
   cpu=$(($(cpu_ns "$cap") - cpu0))
+  local scraped=""
+  [[ ${#metrics[@]} -eq 0 || $tool != vpnleak* ]] || scraped=$(scrape)
   kill -INT "$cap"
   wait "$cap" || true
   local sent achieved captured dropped expected summary
   sent=$(field sent <"$out.send")
   achieved=$(field rate <"$out.send")
-  if [[ $tool == vpnleak-text ]]; then  # "summary: N packets: ..." then "  kernel drops: N, ..."
+  if [[ -n $scraped ]]; then  # OUTPUT=null: the counters from --metrics, before the stop
+    captured=$(awk '/^vpnleak_monitor_packets_total/ { s += $2 } END { print s + 0 }' <<<"$scraped")
+    dropped=$(awk '/^vpnleak_monitor_kernel_drops_total/ { print $2 }' <<<"$scraped")
+  elif [[ $tool == vpnleak-text ]]; then  # "summary: N packets: ..." then "  kernel drops: N, ..."
     captured=$(grep -o '^summary: [0-9]*' "$out.out" | tail -1 | grep -o '[0-9]*$')
     dropped=$(grep -o '^  kernel drops: [0-9]*' "$out.out" | tail -1 | grep -o '[0-9]*$')
   elif [[ $tool == vpnleak ]]; then
@@ -296,14 +319,16 @@ for r in $(seq "$rounds"); do
   done
 done
 q=${quota:+, capture cgroup cpu quota $quota us}
+file=FILE
+[[ $output == file ]] || file=/dev/null
 echo "| capture (ring $buf_mb MiB$q) | highest rate without kernel drops, each round | median |"
 echo "|---|---:|---:|"
 for t in "${tools[@]}"; do
   case $t in
-    vpnleak) name="\`vpnleak monitor --iface $v0 --json --buffer-mb $buf_mb${MONITOR_ARGS:+ $MONITOR_ARGS} >FILE\`" ;;
-    vpnleak-text) name="\`vpnleak monitor --iface $v0 --buffer-mb $buf_mb${MONITOR_ARGS:+ $MONITOR_ARGS} >FILE\`" ;;
-    tcpdump) name="\`tcpdump -i $v0 -Q out -nn -B $((buf_mb * 1024)) -w FILE FILTER\`" ;;
-    tcpdump-text) name="\`tcpdump -i $v0 -Q out -nn -B $((buf_mb * 1024)) FILTER >FILE\`" ;;
+    vpnleak) name="\`vpnleak monitor --iface $v0 --json --buffer-mb $buf_mb${MONITOR_ARGS:+ $MONITOR_ARGS} >$file\`" ;;
+    vpnleak-text) name="\`vpnleak monitor --iface $v0 --buffer-mb $buf_mb${MONITOR_ARGS:+ $MONITOR_ARGS} >$file\`" ;;
+    tcpdump) name="\`tcpdump -i $v0 -Q out -nn -B $((buf_mb * 1024)) -w $file FILTER\`" ;;
+    tcpdump-text) name="\`tcpdump -i $v0 -Q out -nn -B $((buf_mb * 1024)) FILTER >$file\`" ;;
   esac
   echo "| $name |${found[$t]// / / } pps | $(median <<<"${found[$t]}") pps |" | sed 's/| \/ /| /'
 done
