@@ -189,9 +189,9 @@ core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const Li
   }
   PcapHandle h(raw, iface, true);
   VL_TRY(configure(raw, iface, o));
-  if (const int rc = pcap_activate(raw); rc < 0) {
-    return liveError(rc, raw, iface);
-  } else if (rc > 0) {
+  const int rc = pcap_activate(raw);
+  if (rc < 0) return liveError(rc, raw, iface);
+  if (rc > 0) {
     log::warn("capture started with a warning", {{"iface", iface}, {"detail", pcap_geterr(raw)}});
   }
   VL_TRY(h.setLinkType());

@@ -112,7 +112,7 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
   // The source address for a reply on a wildcard socket: the destination of the query.
   std::size_t replyControl(const msghdr& in, std::array<char, kControl>& out) const {
     for (cmsghdr* c = CMSG_FIRSTHDR(&in); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {  // NOLINT: glibc's macro is not const
       msghdr tmp{};
       tmp.msg_control = out.data();
       tmp.msg_controllen = out.size();
@@ -198,7 +198,7 @@ class StunHandler {
  public:
   explicit StunHandler(SharedState& shared) : shared_(shared) {}
   void begin() {}
-  std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) {
+  std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) const {
     return shared_.stun->respond(in, peer, out);
   }
   void end() {}

@@ -28,6 +28,8 @@ class Recorder {
   ~Recorder();  // writes what is queued, then stops
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
+  Recorder(Recorder&&) = delete;  // its thread holds this
+  Recorder& operator=(Recorder&&) = delete;
 
   // Never block on the store's I/O. The batch form takes one lock for all, moves them out and
   // leaves batch empty (its capacity kept, or swapped for the queue's, for the caller to reuse).

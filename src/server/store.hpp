@@ -70,6 +70,8 @@ class Store {
   Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+  Store(Store&&) = delete;
+  Store& operator=(Store&&) = delete;
 
   [[nodiscard]] virtual std::string_view backend() const = 0;
   // True when append does no I/O and takes microseconds, so that an event loop may call it
