@@ -249,6 +249,21 @@ core::Result<PcapHandle> PcapHandle::openFile(const std::string& path) {
   return h;
 }
 
+namespace {
+
+// One frame from libpcap's header; with nanosecond precision libpcap puts nanoseconds in tv_usec.
+Frame toFrame(const pcap_pkthdr& hdr, const u_char* data, bool nano) {
+  const auto sub = static_cast<std::int64_t>(hdr.ts.tv_usec) * (nano ? 1 : 1000);
+  Frame f;
+  f.ts = Timestamp(
+      std::chrono::nanoseconds(static_cast<std::int64_t>(hdr.ts.tv_sec) * 1'000'000'000LL + sub));
+  f.data = wire::Bytes(data, hdr.caplen);
+  f.wire_len = hdr.len;
+  return f;
+}
+
+}  // namespace
+
 core::Result<PcapHandle::Next> PcapHandle::next(Frame& out) {
   if (file_) {
     VL_TRY_ASSIGN(const auto got, file_->next(out));
@@ -271,12 +286,7 @@ core::Result<PcapHandle::Next> PcapHandle::next(Frame& out) {
       return makeError(Errc::kSystem,
                        "capture on '" + name_ + "' failed: " + std::string(pcap_geterr(p_.get())));
   }
-  // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-  const auto sub = static_cast<std::int64_t>(hdr->ts.tv_usec) * (nano_ ? 1 : 1000);
-  out.ts = Timestamp(
-      std::chrono::nanoseconds(static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000LL + sub));
-  out.data = wire::Bytes(data, hdr->caplen);
-  out.wire_len = hdr->len;
+  out = toFrame(*hdr, data, nano_);
   return Next::kPacket;
 }
 
@@ -290,14 +300,7 @@ struct DispatchCtx {
 
 void onFrame(u_char* user, const pcap_pkthdr* hdr, const u_char* data) {
   const auto& d = *reinterpret_cast<const DispatchCtx*>(user);  // NOLINT: libpcap's user pointer
-  // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-  const auto sub = static_cast<std::int64_t>(hdr->ts.tv_usec) * (d.nano ? 1 : 1000);
-  Frame f;
-  f.ts = Timestamp(
-      std::chrono::nanoseconds(static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000LL + sub));
-  f.data = wire::Bytes(data, hdr->caplen);
-  f.wire_len = hdr->len;
-  d.fn(d.ctx, f);
+  d.fn(d.ctx, toFrame(*hdr, data, d.nano));
 }
 
 }  // namespace

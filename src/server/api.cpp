@@ -14,11 +14,6 @@ constexpr std::size_t kMaxCandidatesPerPost = 64;
 constexpr std::size_t kMaxNamesPerTest = 100;
 constexpr std::size_t kMaxStoredText = 512;
 
-// Untrusted text (headers, posted strings) may be invalid UTF-8: replace, never throw.
-std::string dumpJson(const core::Json& j) {
-  return j.dump(-1, ' ', false, core::Json::error_handler_t::replace);
-}
-
 HttpResponse jsonResponse(unsigned status, const core::Json& doc) {
   HttpResponse r;
   r.status = status;

@@ -85,6 +85,12 @@ core::Result<std::unique_ptr<Store>> openStore(std::string_view spec, const Limi
   return openRedisStore(r.host, r.port, limits);
 }
 
+std::string dumpJson(const core::Json& j) {
+  return j.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+}
+
+namespace {
+
 core::Json dnsQueryJson(const DnsQuery& q) {
   core::Json j{{"time", isoTime(q.time_ms)},
                {"resolver", q.resolver.address.toString()},
@@ -100,9 +106,9 @@ core::Json dnsQueryJson(const DnsQuery& q) {
   return j;
 }
 
-std::string dnsQueryText(const DnsQuery& q) {
-  return dnsQueryJson(q).dump(-1, ' ', false, core::Json::error_handler_t::replace);
-}
+}  // namespace
+
+std::string dnsQueryText(const DnsQuery& q) { return dumpJson(dnsQueryJson(q)); }
 
 std::string observationText(const Observation& o) { return o.dns ? dnsQueryText(*o.dns) : o.json; }
 

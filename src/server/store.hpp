@@ -47,9 +47,11 @@ struct Observation {
   std::optional<DnsQuery> dns{};  // instead of json for the DNS responder's own observations
 };
 
+// Untrusted text (headers, posted strings) may be invalid UTF-8: replaced, never thrown.
+std::string dumpJson(const core::Json& j);
+
 // The JSON object of a DNS query (time, resolver, family, port, qname, qtype, transport, edns,
-// ecs, node), and of any observation: its json, or its DNS query rendered.
-core::Json dnsQueryJson(const DnsQuery& q);
+// ecs, node) as text, and of any observation: its json, or its DNS query rendered.
 std::string observationText(const Observation& o);
 std::string dnsQueryText(const DnsQuery& q);
 

@@ -9,21 +9,6 @@
 
 namespace vpnleak::server {
 
-namespace {
-
-// A hex digit in either case as its lowercase form; 0 for anything else.
-constexpr auto kHexLower = [] {
-  std::array<char, 256> t{};
-  for (char c = '0'; c <= '9'; ++c) t[static_cast<unsigned char>(c)] = c;
-  for (char c = 'a'; c <= 'f'; ++c) {
-    t[static_cast<unsigned char>(c)] = c;
-    t[static_cast<unsigned char>(c - 'a' + 'A')] = c;
-  }
-  return t;
-}();
-
-}  // namespace
-
 core::Result<std::string> randomHex(std::size_t count) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -60,18 +45,17 @@ bool isToken(std::string_view text) {
 
 std::string tokenFromName(std::string_view qname, std::string_view zone) {
   // The token is the whole label left of the zone: exactly 32 characters after a dot (or at the
-  // start), hex digits in either case. Read in one pass, lowercased as it is copied.
+  // start), hex digits in either case, lowercased as it is copied.
   if (!wire::dns::nameInZone(qname, zone)) return {};
   const std::size_t zone_part = zone.empty() ? 0 : zone.size() + 1;
   if (qname.size() < zone_part + kTokenLength) return {};
   const std::size_t at = qname.size() - zone_part - kTokenLength;
   if (at > 0 && qname[at - 1] != '.') return {};
-  std::string token(kTokenLength, '\0');
-  for (std::size_t i = 0; i < kTokenLength; ++i) {
-    token[i] = kHexLower[static_cast<unsigned char>(qname[at + i])];
-    if (token[i] == 0) return {};
+  std::string token(qname.substr(at, kTokenLength));
+  for (char& c : token) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return token;
+  return isToken(token) ? token : std::string{};
 }
 
 }  // namespace vpnleak::server

@@ -96,40 +96,6 @@ Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& 
 
 namespace {
 
-// A name without escapes (the usual one) in one pass: bytes are copied and each label's length
-// octet patched at its end; the wire form is two octets longer than the text. Returns 0 with
-// why unset at a backslash: the caller then takes the general path.
-std::size_t encodePlain(std::string_view name, std::uint8_t* out, const char*& why) {
-  if (name.size() + 2 > kMaxNameWire) {
-    why = name.find('\\') == std::string_view::npos ? "longer than 255 octets" : nullptr;
-    return 0;
-  }
-  std::size_t label_at = 0;
-  std::size_t n = 1;
-  const auto end_label = [&] {  // patches the length octet; false for an invalid label
-    const std::size_t len = n - label_at - 1;
-    if (len == 0 || len > kMaxLabel) {
-      why = len == 0 ? "empty label" : "label longer than 63 octets";
-      return false;
-    }
-    out[label_at] = static_cast<std::uint8_t>(len);
-    return true;
-  };
-  for (const char c : name) {
-    if (c == '\\') return 0;
-    if (c != '.') {
-      out[n++] = static_cast<std::uint8_t>(c);
-    } else if (end_label()) {
-      label_at = n++;
-    } else {
-      return 0;
-    }
-  }
-  if (!end_label()) return 0;
-  out[n++] = 0;
-  return n;
-}
-
 // A final '.' that ends the name (the root), not an escaped one (`a\.` is the label "a."):
 // an even number of backslashes stands before it.
 bool endsWithRootDot(std::string_view name) {
@@ -148,8 +114,6 @@ std::size_t encodeWire(std::string_view name, std::uint8_t* out, const char*& wh
     out[0] = 0;
     return 1;
   }
-  why = nullptr;
-  if (const std::size_t n = encodePlain(name, out, why); n != 0 || why != nullptr) return n;
   const auto fail = [&](const char* reason) {
     why = reason;
     return std::size_t{0};

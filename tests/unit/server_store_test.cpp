@@ -152,6 +152,11 @@ TEST(ServerStore, MemoryEvictsOldestTestsWhenObservationsRunOut) {
   ASSERT_TRUE(append(*s, {dnsObs(token(1), 0), dnsObs(token(1), 0)}, 1).ok());
   ASSERT_TRUE(append(*s, std::vector<Observation>(1, obs(token(2), Kind::kDns, 0)), 1).ok());
   EXPECT_FALSE(s->get(token(0), 1)->has_value());
+  // token 1's two DNS queries (kept as structs) survive the eviction and read back as JSON.
+  const auto kept = s->get(token(1), 1)->value();
+  ASSERT_EQ(kept.observations.size(), 2U);
+  EXPECT_EQ(core::Json::parse(kept.observations[0].second)["qname"],
+            "Q1." + token(1) + ".leak.test");
   EXPECT_EQ(s->get(token(2), 1)->value().observations.size(), 1U);
 }
 
@@ -213,7 +218,8 @@ TEST(ServerStore, RecorderWritesTheMemoryStoreInTheCallersThread) {
   EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 33U);
   EXPECT_EQ(m.observations_recorded.load(), 33U);
   EXPECT_EQ(m.observations_dropped.load(), 0U);
-  r.flush();  // nothing queued: returns at once
+  r.flush();  // nothing queued: returns at once, and stores nothing more
+  EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 33U);
 }
 
 // A store whose writes wait for the test: the recorder's queue fills while it is busy.
