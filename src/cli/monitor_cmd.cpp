@@ -67,7 +67,9 @@ class StopOnSignals {
 // Prints events to stdout as NDJSON or text. Lines collect in one buffer (leak lines in JSON are
 // formatted straight into it) that is written with write(2) when it fills and after each live
 // batch, so a reader sees each leak once its block is handed over but a capture with many leaks
-// is not written line by line.
+// is not written line by line. When stdout cannot be written (a closed pipe with SIGPIPE
+// ignored, a full disk) the capture stops and the command fails (exit 3): no line is lost
+// silently.
 class StdoutSink : public monitor::EventSink {
  public:
   StdoutSink(const monitor::MonitorOptions& o, bool json)
@@ -89,6 +91,7 @@ class StdoutSink : public monitor::EventSink {
   }
   void flush() override {
     if (out_.buffered() > 0) out_.flush();
+    if (out_.error() != 0) g_stop.store(true);  // nothing more can be shown: end the capture
   }
   void summary(const monitor::Summary& s) {
     if (json_) {
@@ -98,6 +101,8 @@ class StdoutSink : public monitor::EventSink {
     }
     flush();
   }
+  // The errno of a write to stdout that failed (then lines were lost), else 0.
+  [[nodiscard]] int error() const { return out_.error(); }
 
  private:
   void jsonLine(const core::Json& j) {
@@ -164,6 +169,10 @@ int runMonitorCommand(const MonitorArgs& a) {
     return fail(summary.error().exitCode(), summary.error().message());
   }
   sink.summary(*summary);
+  if (sink.error() != 0) {
+    return fail(3, std::string("cannot write the monitor's output to stdout: ") +
+                       std::strerror(sink.error()));
+  }
   return summary->leaks > 0 ? 1 : 0;
 }
 

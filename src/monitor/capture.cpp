@@ -69,12 +69,13 @@ std::vector<ClassicInsn> classic(const bpf_program& prog) {
   return out;
 }
 
+constexpr unsigned kKernelMaxInsns = 4096;  // BPF_MAXINSNS, <linux/filter.h>
+
 // A filter libpcap compiles returns 0 for "reject" and the snapshot length for "accept" from
 // every exit, so cutting rejected packets short only needs another constant at the rejecting
 // exits. Too long for the kernel (many endpoints), libpcap would run it in user space on every
 // packet, for nothing: such a filter cuts nothing, so it is left out (an error).
 core::Status cutRejected(bpf_program& prog, std::uint32_t rejected_snaplen) {
-  constexpr unsigned kKernelMaxInsns = 4096;  // BPF_MAXINSNS, <linux/filter.h>
   if (prog.bf_len > kKernelMaxInsns) {
     return makeError(Errc::kInternal, "capture filter too long for the kernel");
   }
@@ -170,11 +171,22 @@ core::Status PcapHandle::applyFilter(const LiveOptions& o, KernelDirection d) {
       counter_ = std::move(*counter);
       return {};
     }
-    log::debug("counting tunnel packets in user space",
-               {{"iface", name_}, {"reason", counter.error().message()}});
+    // Without CAP_BPF that is expected; a program the kernel refused is a translation bug.
+    (counter.error().code == Errc::kInternal ? log::warn : log::debug)(
+        "counting tunnel packets in user space",
+        {{"iface", name_}, {"reason", counter.error().message()}});
   }
   if (o.rejected_snaplen > 0) VL_TRY(cutRejected(prog, o.rejected_snaplen));
-  if (pcap_setfilter(p, &prog) != 0) {
+  // A packet too short for the filter's loads would end it and be dropped unseen: let it through.
+  std::vector<bpf_insn> guarded;
+  for (const auto& c : guardShortPackets(classic(prog), static_cast<std::uint32_t>(o.snaplen))) {
+    guarded.push_back(bpf_insn{c.code, c.jt, c.jf, c.k});
+  }
+  bpf_program installed = prog;
+  if (!guarded.empty() && guarded.size() <= kKernelMaxInsns) {
+    installed = bpf_program{static_cast<u_int>(guarded.size()), guarded.data()};
+  }
+  if (pcap_setfilter(p, &installed) != 0) {
     return makeError(Errc::kSystem,
                      "cannot set capture filter on '" + name_ + "': " + pcap_geterr(p));
   }

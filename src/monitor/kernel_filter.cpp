@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -40,6 +41,11 @@ constexpr std::size_t kValueSize = 16;    // {packets, bytes}
 
 std::int16_t scratch(std::uint32_t k) {
   return static_cast<std::int16_t>(-64 + 4 * static_cast<int>(k));
+}
+
+// How many bytes a load of this code reads.
+int bytes(std::uint16_t code) {
+  return BPF_SIZE(code) == BPF_W ? 4 : BPF_SIZE(code) == BPF_H ? 2 : 1;
 }
 
 EbpfInsn insn(int code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
@@ -120,10 +126,6 @@ class Translator {
     emit(insn(BPF_ALU64 | BPF_ADD | BPF_K, kTmp, 0, 0, static_cast<std::int32_t>(k) + size));
     jump(BPF_JMP | BPF_JGT | BPF_X, kTmp, kLen, 0, kAccept);
   }
-  static int bytes(std::uint16_t code) {
-    return BPF_SIZE(code) == BPF_W ? 4 : BPF_SIZE(code) == BPF_H ? 2 : 1;
-  }
-
   bool load(const ClassicInsn& c) {
     const bool x = BPF_CLASS(c.code) == BPF_LDX;
     const std::uint8_t dst = x ? kX : kA;
@@ -293,9 +295,106 @@ core::Result<core::UniqueFd> loadFilter(const std::vector<EbpfInsn>& prog) {
     const int err = errno;
     log.resize(std::strlen(log.c_str()));
     const auto tail = log.size() > 300 ? log.substr(log.size() - 300) : log;
-    return bpfError("loading the eBPF capture filter (" + tail + ")", err);
+    if (err == EACCES || err == EINVAL) {  // the verifier refused what the translation made
+      return makeError(Errc::kInternal, "the kernel refused the translated eBPF capture filter (" +
+                                            tail + "): " + std::strerror(err));
+    }
+    return bpfError("loading the eBPF capture filter", err);
   }
   return fd;
+}
+
+namespace {
+
+// What X holds at an instruction of a classic program, for guardShortPackets.
+struct XState {
+  enum class Kind { kConst, kHeader, kAny } kind = Kind::kConst;
+  std::uint32_t header_k = 0;  // kHeader: X = 4 * (P[header_k] & 15)
+  std::uint64_t max = 0;       // an upper bound of X
+};
+
+XState merge(const XState& a, const XState& b) {
+  XState out{XState::Kind::kAny, 0, std::max(a.max, b.max)};
+  if (a.kind == b.kind && a.kind == XState::Kind::kConst) out.kind = XState::Kind::kConst;
+  if (a.kind == b.kind && a.kind == XState::Kind::kHeader && a.header_k == b.header_k) {
+    out.kind = XState::Kind::kHeader;
+    out.header_k = a.header_k;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ClassicInsn> guardShortPackets(std::span<const ClassicInsn> prog,
+                                           std::uint32_t accept) {
+  constexpr std::uint64_t kUnbounded = ~std::uint64_t{0};
+  constexpr std::uint64_t kMaxHeader = 60;  // 4 * (P[k] & 15)
+  // X at each instruction (jumps only go forward: one pass in order); the farthest byte a load
+  // reads, plus one, from the start (abs_end) and after one IP header length X (ind_end).
+  std::vector<std::optional<XState>> at(prog.size());
+  if (!prog.empty()) at[0] = XState{};
+  std::uint64_t abs_end = 0;
+  std::uint64_t ind_end = 0;
+  std::optional<std::uint32_t> header_k;
+  for (std::size_t i = 0; i < prog.size(); ++i) {
+    if (!at[i]) continue;  // unreachable
+    const auto& c = prog[i];
+    const int cls = BPF_CLASS(c.code);
+    const int mode = BPF_MODE(c.code);
+    XState x = *at[i];
+    if (cls == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) {
+      if (c.k > kMaxLoadOffset || (mode == BPF_IND && x.max == kUnbounded)) return {};
+      const std::uint64_t last = c.k + static_cast<std::uint64_t>(bytes(c.code));
+      if (mode == BPF_IND && x.kind == XState::Kind::kHeader &&
+          header_k.value_or(x.header_k) == x.header_k) {
+        header_k = x.header_k;
+        ind_end = std::max(ind_end, last);
+      } else {
+        abs_end = std::max(abs_end, last + (mode == BPF_IND ? x.max : 0));
+      }
+    } else if (cls == BPF_LDX && mode == BPF_MSH) {
+      if (c.k > kMaxLoadOffset) return {};
+      abs_end = std::max<std::uint64_t>(abs_end, c.k + 1);
+      x = XState{XState::Kind::kHeader, c.k, kMaxHeader};
+    } else if (cls == BPF_LDX) {
+      x = mode == BPF_IMM ? XState{XState::Kind::kConst, 0, c.k}
+                          : XState{XState::Kind::kAny, 0, kUnbounded};  // memory, length
+    } else if (cls == BPF_MISC && BPF_MISCOP(c.code) == BPF_TAX) {
+      x = XState{XState::Kind::kAny, 0, kUnbounded};
+    }
+    const auto reach = [&](std::size_t to) {
+      if (to < prog.size()) at[to] = at[to] ? merge(*at[to], x) : x;
+    };
+    if (cls == BPF_RET) continue;
+    if (cls != BPF_JMP) {
+      reach(i + 1);
+    } else if (BPF_OP(c.code) == BPF_JA) {
+      reach(i + 1 + c.k);
+    } else {
+      reach(i + 1 + c.jt);
+      reach(i + 1 + c.jf);
+    }
+  }
+  if ((abs_end == 0 && ind_end == 0) || abs_end > kMaxLoadOffset) return {};
+  const auto ret = ClassicInsn{BPF_RET | BPF_K, 0, 0, accept};  // the whole packet, to classify
+  std::vector<ClassicInsn> out{
+      {BPF_LD | BPF_W | BPF_LEN, 0, 0, 0},  // A = the packet's length
+      {BPF_JMP | BPF_JGE | BPF_K, 1, 0, static_cast<std::uint32_t>(abs_end)},
+      ret};
+  if (header_k) {  // and len >= X + ind_end, with X as the program computes it
+    const std::vector<ClassicInsn> relative{
+        {BPF_LDX | BPF_B | BPF_MSH, 0, 0, *header_k},
+        {BPF_JMP | BPF_JGE | BPF_X, 1, 0, 0},
+        ret,
+        {BPF_ALU | BPF_SUB | BPF_X, 0, 0, 0},
+        {BPF_JMP | BPF_JGE | BPF_K, 1, 0, static_cast<std::uint32_t>(ind_end)},
+        ret,
+        {BPF_LDX | BPF_IMM, 0, 0, 0}};  // X = 0, as the program starts
+    out.insert(out.end(), relative.begin(), relative.end());
+  }
+  out.push_back({BPF_LD | BPF_IMM, 0, 0, 0});  // A = 0, as the program starts
+  out.insert(out.end(), prog.begin(), prog.end());
+  return out;
 }
 
 core::Result<std::vector<EbpfInsn>> translateFilter(std::span<const ClassicInsn> prog, int map_fd,

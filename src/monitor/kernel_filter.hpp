@@ -46,13 +46,23 @@ struct EbpfInsn {
 core::Result<std::vector<EbpfInsn>> translateFilter(std::span<const ClassicInsn> prog, int map_fd,
                                                     KernelDirection d);
 
-// Loads a program from translateFilter as a socket filter (its verifier log in the error).
+// The classic program prog behind a length check: a packet shorter than the farthest byte prog
+// may load is accepted whole, with snapshot length accept, where prog would have ended on a load
+// past its end, which drops the packet unseen. X is followed through the program (an IP header
+// length from "ldxb 4*([k]&15)" is at most 60). Empty when the bound is unknown: ancillary
+// loads, or an indirect load with X from A, memory or the length.
+std::vector<ClassicInsn> guardShortPackets(std::span<const ClassicInsn> prog, std::uint32_t accept);
+
+// Loads a program from translateFilter as a socket filter: kInternal with the end of the
+// verifier's log when the verifier refuses it (a translation bug, or an instruction too new for
+// this kernel), kEnvironment when bpf(2) is not allowed (no CAP_BPF) or missing.
 core::Result<core::UniqueFd> loadFilter(const std::vector<EbpfInsn>& prog);
 
 class KernelTunnelCounter {
  public:
   // Loads the translated program and attaches it to packet socket sock (replacing any filter).
-  // kEnvironment when the kernel refuses (no CAP_BPF, too old), kInvalidArgument as above.
+  // kEnvironment when the kernel does not allow it (no CAP_BPF, too old), kInternal when the
+  // verifier refuses the program, kInvalidArgument as above.
   static core::Result<KernelTunnelCounter> attach(int sock, std::span<const ClassicInsn> prog,
                                                   KernelDirection d);
 

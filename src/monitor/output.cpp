@@ -28,6 +28,7 @@ bool FdOutput::flush() {
   const char* at = buf_.data();
   const char* const end = at + used_;
   used_ = 0;
+  if (error_ != 0) return false;
   while (at < end) {
     const ssize_t n = ::write(fd_, at, static_cast<std::size_t>(end - at));
     if (n >= 0) {
@@ -36,6 +37,7 @@ bool FdOutput::flush() {
       pollfd p{fd_, POLLOUT, 0};  // a non-blocking descriptor inherited from the caller
       ::poll(&p, 1, -1);
     } else if (errno != EINTR) {
+      error_ = errno;
       return false;
     }
   }

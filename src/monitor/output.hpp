@@ -1,6 +1,8 @@
 // Output for a file descriptor (the monitor's stdout): one buffer that lines are formatted
 // straight into (LeakLineWriter::write), written with write(2) when it is full and on flush().
-// No stdio and no string per line in between.
+// No stdio and no string per line in between. A failed write (a closed pipe with SIGPIPE ignored,
+// a full disk) is kept: from then on nothing more is written and error() says why, so that the
+// caller can stop instead of losing lines silently.
 #pragma once
 
 #include <cstddef>
@@ -20,14 +22,17 @@ class FdOutput {
   void append(std::string_view s);
 
   // Writes out what is buffered, however long the descriptor takes (EINTR and EAGAIN included);
-  // false, with the bytes dropped, when it fails (a closed pipe, a full disk).
+  // false, with the bytes dropped, when this or an earlier write failed.
   bool flush();
   [[nodiscard]] std::size_t buffered() const { return used_; }
+  // The errno of the first failed write, 0 while none has failed.
+  [[nodiscard]] int error() const { return error_; }
 
  private:
   int fd_;
   std::vector<char> buf_;
   std::size_t used_ = 0;
+  int error_ = 0;
 };
 
 }  // namespace vpnleak::monitor

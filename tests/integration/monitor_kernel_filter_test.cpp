@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -192,6 +193,58 @@ TEST_F(KernelFilter, UntranslatableProgramsAreRefused) {
   }
 }
 
+// The length guard in front of a classic filter: the farthest byte loaded from the start, and
+// after the IP header length X the program computes (checked with X computed the same way);
+// nothing when X or the offsets cannot be bounded.
+TEST(ClassicGuard, BoundsTheFarthestLoad) {
+  const auto g = monitor::guardShortPackets(kIpv4IsTunnel, kAccept);
+  ASSERT_EQ(g.size(), kIpv4IsTunnel.size() + 4);
+  EXPECT_EQ(g[0].code, BPF_LD | BPF_W | BPF_LEN);
+  EXPECT_EQ(g[1].k, 1U) << "ldb [0]";
+  EXPECT_EQ(g[2].k, kAccept);
+  EXPECT_EQ(g[4].code, kIpv4IsTunnel[0].code);
+  // As libpcap compiles port and framing tests: X from the IP header, also used for a comparison
+  // (tax) and reloaded before the next indirect load.
+  const std::vector<ClassicInsn> indirect{
+      stmt(BPF_LDX | BPF_B | BPF_MSH, 14), stmt(BPF_LD | BPF_H | BPF_IND, 16),
+      stmt(BPF_MISC | BPF_TAX, 0),         jump(BPF_JMP | BPF_JGE | BPF_X, 0, 0, 0),
+      stmt(BPF_LDX | BPF_B | BPF_MSH, 14), stmt(BPF_LD | BPF_B | BPF_IND, 25),
+      stmt(BPF_LD | BPF_W | BPF_ABS, 30),  stmt(BPF_RET | BPF_K, 0)};
+  const auto gi = monitor::guardShortPackets(indirect, kAccept);
+  ASSERT_EQ(gi.size(), indirect.size() + 11);
+  EXPECT_EQ(gi[1].k, 34U) << "ld [30]";
+  EXPECT_EQ(gi[3].code, BPF_LDX | BPF_B | BPF_MSH);
+  EXPECT_EQ(gi[3].k, 14U);
+  EXPECT_EQ(gi[7].k, 26U) << "ldb [x + 25]";
+  EXPECT_EQ(gi[11].code, indirect[0].code);
+  // X a constant: an absolute bound.
+  const std::vector<ClassicInsn> constant{
+      stmt(BPF_LDX | BPF_IMM, 10), stmt(BPF_LD | BPF_B | BPF_IND, 4), stmt(BPF_RET | BPF_K, 0)};
+  const auto gk = monitor::guardShortPackets(constant, kAccept);
+  ASSERT_EQ(gk.size(), constant.size() + 4);
+  EXPECT_EQ(gk[1].k, 15U);
+  const std::vector<std::vector<ClassicInsn>> unbounded{
+      {stmt(BPF_MISC | BPF_TAX, 0), stmt(BPF_LD | BPF_B | BPF_IND, 0), stmt(BPF_RET | BPF_K, 0)},
+      {stmt(BPF_MISC | BPF_TAX, 0), jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+       stmt(BPF_LDX | BPF_B | BPF_MSH, 14), stmt(BPF_LD | BPF_B | BPF_IND, 0),
+       stmt(BPF_RET | BPF_K, 0)},  // one path reaches the load with X from A
+      {stmt(BPF_LD | BPF_H | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+       stmt(BPF_RET | BPF_K, 0)},
+      {stmt(BPF_RET | BPF_K, 0)}};
+  for (const auto& prog : unbounded) EXPECT_TRUE(monitor::guardShortPackets(prog, kAccept).empty());
+}
+
+// A program the verifier refuses (it reads r2, never written) is a translation bug, not a
+// missing capability: kInternal with the verifier's words, which the capture logs as a warning.
+TEST_F(KernelFilter, VerifierRefusalIsAnInternalError) {
+  const std::vector<monitor::EbpfInsn> prog{{BPF_ALU64 | BPF_MOV | BPF_X, 0x20, 0, 0},  // r0 = r2
+                                            {BPF_JMP | BPF_EXIT, 0, 0, 0}};
+  const auto fd = monitor::loadFilter(prog);
+  ASSERT_FALSE(fd.ok());
+  EXPECT_EQ(fd.error().code, core::Errc::kInternal) << fd.error().message();
+  EXPECT_NE(fd.error().message().find("R2 !read_ok"), std::string::npos) << fd.error().message();
+}
+
 // Live, on loopback (each packet passes the tap twice; counted once): WireGuard-framed
 // datagrams to the endpoint are counted by the kernel with their length; an empty datagram to it,
 // shorter than the framing bytes the filter reads, is still classified (endpoint-not-tunnel).
@@ -241,6 +294,49 @@ TEST(KernelFilterLive, PacketsJustBeforeSigintAreCounted) {
   const auto summary = ofType(lines, "summary");
   ASSERT_EQ(summary.size(), 1U) << mon.output();
   EXPECT_EQ(summary[0]["leaks"], 3) << mon.output();
+}
+
+// Without CAP_BPF (the monitor run with only what a capture needs) the eBPF filter cannot be
+// loaded: the classic filter then cuts each tunnel packet to its first 128 bytes, which the
+// classifier counts with the length on the wire (same counts as with the kernel counting), and an
+// empty datagram to the endpoint, too short for the filter's framing loads, still reaches the
+// classifier (a classic load past the end would drop it unseen) — with --prefilter too.
+TEST(KernelFilterLive, WithoutCapBpfTheClassicFilterCutsTunnelPackets) {
+  VL_REQUIRE_ROOT();
+  std::ifstream sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
+  int unprivileged_disabled = 0;
+  sysctl >> unprivileged_disabled;
+  if (unprivileged_disabled == 0) {  // then socket filters load without CAP_BPF too
+    if (::vpnleak::testing::inCi()) FAIL() << "kernel.unprivileged_bpf_disabled is 0 in CI";
+    GTEST_SKIP() << "kernel.unprivileged_bpf_disabled is 0: no way to refuse eBPF here";
+  }
+  const ScopedNetns ns("monclassic");
+  for (const bool prefilter : {false, true}) {
+    std::vector<std::string> argv{
+        "setpriv",     "--bounding-set",  "-bpf,-sys_admin", "--",         vpnleakBinary(),
+        "--log-level", "debug",           "monitor",         "--iface",    "lo",
+        "--endpoint",  "127.0.0.1:51820", "--json",          "--duration", "1.5"};
+    if (prefilter) argv.emplace_back("--prefilter");
+    Background mon;
+    ASSERT_TRUE(mon.start(lab::inNetns(ns.name(), argv)));
+    ASSERT_TRUE(mon.waitFor("\"type\":\"start\"", milliseconds(5000))) << mon.output();
+    const auto sent = ns.exec(sendToWireGuardPort(3, "b''", true));
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    EXPECT_EQ(mon.wait(milliseconds(6000)), 1) << mon.output();
+    const auto out = mon.output();
+    if (!prefilter) {
+      EXPECT_NE(out.find("counting tunnel packets in user space"), std::string::npos) << out;
+      EXPECT_NE(out.find("Operation not permitted"), std::string::npos) << out;
+    }
+    const auto summary = ofType(mon.jsonLines(), "summary");
+    ASSERT_EQ(summary.size(), 1U) << out;
+    EXPECT_EQ(summary[0]["tunnel"], prefilter ? 0 : 3) << out;
+    EXPECT_EQ(summary[0]["reasons"]["endpoint-not-tunnel"], 1) << out;
+    EXPECT_EQ(summary[0]["leaks"], 1) << out;
+    EXPECT_EQ(summary[0]["kernel_drops"], 0) << out;
+    // Ethernet 14 + IPv4 20 + UDP 8, and 1200 or 0 bytes of payload: lengths on the wire.
+    EXPECT_EQ(summary[0]["bytes"], prefilter ? 42 : 3 * 1242 + 42) << out;
+  }
 }
 
 }  // namespace

@@ -109,10 +109,11 @@ TEST_F(MonitorLive, DurationEndsTheCaptureAndPrefilterHidesTunnelTraffic) {
   EXPECT_GE(summary[0]["leaks"].get<int>(), 1);
 }
 
-// A WireGuard endpoint: the kernel filter copies only the first bytes of each framed datagram
-// (they are still counted, with their length on the wire), and --prefilter leaves them in the
-// kernel but never a datagram to the endpoint that is not WireGuard.
-TEST_F(MonitorLive, KernelFilterCutsTunnelPacketsAndKeepsUnframedOnes) {
+// A WireGuard endpoint: the kernel filter counts each framed datagram with its length on the
+// wire (eBPF; the classic fallback that cuts them short instead is tested without CAP_BPF in
+// monitor_kernel_filter_test), and --prefilter leaves them in the kernel uncounted, but neither
+// hides a datagram to the endpoint that is not WireGuard.
+TEST_F(MonitorLive, KernelFilterCountsTunnelPacketsAndKeepsUnframedOnes) {
   for (const bool prefilter : {false, true}) {
     std::vector<std::string> argv{vpnleakBinary(),   "monitor", "--iface",    "lo", "--endpoint",
                                   "127.0.0.1:51820", "--json",  "--duration", "1.5"};

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -64,34 +65,52 @@ TEST(MonitorOutput, FlushReportsAFailedDescriptor) {
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &old);
   FdOutput out(w.get(), 64);
+  EXPECT_EQ(out.error(), 0);
   out.append("lost\n");
   EXPECT_FALSE(out.flush());
   EXPECT_EQ(out.buffered(), 0U);  // dropped, not retried forever
+  EXPECT_EQ(out.error(), EPIPE);
+  // The failure is kept: later lines are dropped without another write (a full buffer too).
+  out.append(std::string(100, 'x'));
+  EXPECT_EQ(out.buffered(), 100U);
+  EXPECT_FALSE(out.flush());
+  EXPECT_EQ(out.error(), EPIPE);
   ::sigaction(SIGPIPE, &old, nullptr);
 }
 
-// The longest escapes: every SNI byte outside printable ASCII takes 5 bytes in the line ("\\xHH"),
-// a quote in the interface name 2. write() stays within maxSize() and equals line() + newline.
+// The longest escapes: every SNI or Host byte outside printable ASCII takes 5 bytes in the line
+// ("\\xHH"), a quote in the interface name 2. The fields are long enough (2000 bytes, 10,000 in
+// the line) that the fixed part's spare room could not hide a per-byte bound that is too small.
+// write() stays within maxSize() and equals line() + newline.
 TEST(MonitorOutput, LeakLineStaysWithinItsRoom) {
   const Classifier c(ClassifierConfig{});
   f::V6 h;
   h.next = pk::kProtoTcp;
   const std::vector<f::Bytes8> frames{
       f::ether(0x86dd,
-               f::ipv6(h, f::tcp(65535, 443, 0x18, f::clientHello(std::string(250, '\xff'))))),
+               f::ipv6(h, f::tcp(65535, 443, 0x18, f::clientHello(std::string(2000, '\xff'))))),
       f::ether(0x86dd, f::ipv6(h, f::tcp(1, 80, 0x18,
                                          f::text("GET / HTTP/1.1\r\nHost: " +
-                                                 std::string(200, '"') + "\r\n\r\n")))),
-      f::ether(0x0800, f::ipv4(f::V4{}, f::udp(1, 53, f::dnsQuery(std::string(60, '"') + ".x"))))};
+                                                 std::string(2000, '\x01') + "\r\n\r\n")))),
+      f::ether(0x86dd, f::ipv6(h, f::tcp(1, 80, 0x18,
+                                         f::text("GET / HTTP/1.1\r\nHost: " +
+                                                 std::string(2000, '"') + "\r\n\r\n")))),
+      f::ether(0x0800, f::ipv4(f::V4{}, f::udp(1, 53, f::dnsQuery(std::string(60, '"') + ".x")))),
+      f::ether(
+          0x0800,
+          f::ipv4(f::V4{},
+                  f::udp(1, 53,
+                         f::dnsQuery(std::string(60, '\x01') + "." + std::string(60, '\x01') + "." +
+                                     std::string(60, '\x01') + "." + std::string(60, '\x01')))))};
   LeakLineWriter writer;
   for (const auto& frame : frames) {
     const auto p = pk::decode(pk::LinkType::kEthernet, frame);
     const auto v = c.classify(p);
     ASSERT_EQ(v.verdict, Verdict::kLeak);
-    ASSERT_FALSE(v.sni.empty() && v.http_host.empty() && v.dns_qname.empty());
+    ASSERT_TRUE(v.sni.size() == 2000 || v.http_host.size() == 2000 || !v.dns_qname.empty());
     const LeakEvent e{kTs, "we\"ird\"", p, v, 4294967295U};
     const std::size_t room = writer.maxSize(e);
-    std::vector<char> buf(room + 64, '#');
+    std::vector<char> buf(room + 16384, '#');  // a bound too small shows, no overflow
     const char* end = writer.write(buf.data(), e);
     ASSERT_LE(static_cast<std::size_t>(end - buf.data()), room);
     EXPECT_EQ(std::string(64, '#'), std::string(buf.data() + room, 64));  // nothing past the room
