@@ -248,7 +248,9 @@ trial() {
   elif awk -v a="$achieved" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
     verdict=SLOW  # the generator could not keep the rate: the limit is not the capture's
   fi
-  result="$verdict $sent ${achieved%.*} ${captured:-?} $expected ${dropped:-?} $((cpu / (sent > 0 ? sent : 1))) $thr"
+  local per_packet
+  per_packet=$(awk -v c="$cpu" -v s="$sent" 'BEGIN { printf "%.1f", c / (s > 0 ? s : 1) }')
+  result="$verdict $sent ${achieved%.*} ${captured:-?} $expected ${dropped:-?} $per_packet $thr"
 }
 
 # passes TOOL RATE: 0 when a trial passes at the rate, 1 when two trials dropped, 2 when nothing

@@ -64,7 +64,7 @@ class StopOnSignals {
   struct sigaction old_term_ {};
 };
 
-// Prints events to stdout as NDJSON or text. Lines collect in one buffer (leak lines in JSON are
+// Prints events to stdout as NDJSON or text. Lines collect in one buffer (leak lines are
 // formatted straight into it) that is written with write(2) when it fills and after each live
 // batch, so a reader sees each leak once its block is handed over but a capture with many leaks
 // is not written line by line. When stdout cannot be written (a closed pipe with SIGPIPE
@@ -82,9 +82,13 @@ class StdoutSink : public monitor::EventSink {
     flush();
   }
   void leak(const monitor::LeakEvent& e) override {
-    if (!json_) return line(leak_lines_.text(e));
-    char* at = out_.room(leak_lines_.maxSize(e));
-    out_.commit(leak_lines_.write(at, e));
+    if (json_) {
+      char* at = out_.room(leak_lines_.maxSize(e));
+      out_.commit(leak_lines_.write(at, e));
+    } else {
+      char* at = out_.room(leak_lines_.maxTextSize(e));
+      out_.commit(leak_lines_.writeText(at, e));
+    }
   }
   void window(const monitor::LeakWindow& w) override {
     json_ ? jsonLine(monitor::windowJson(w)) : line(monitor::windowText(w));

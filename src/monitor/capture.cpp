@@ -286,17 +286,11 @@ core::Result<PcapHandle::Next> PcapHandle::next(Frame& out) {
   switch (pcap_next_ex(p_.get(), &hdr, &data)) {
     case 1:
       break;
-    case 0:
-      return Next::kNone;
     case PCAP_ERROR_BREAK:
       return Next::kEnd;  // end of file
     default:
-      if (!live_) {
-        return makeError(Errc::kInvalidArgument,
-                         "corrupt capture '" + name_ + "': " + pcap_geterr(p_.get()));
-      }
-      return makeError(Errc::kSystem,
-                       "capture on '" + name_ + "' failed: " + std::string(pcap_geterr(p_.get())));
+      return makeError(Errc::kInvalidArgument,
+                       "corrupt capture '" + name_ + "': " + pcap_geterr(p_.get()));
   }
   out = toFrame(*hdr, data, nano_);
   return Next::kPacket;

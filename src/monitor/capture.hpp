@@ -57,15 +57,14 @@ class PcapHandle {
   PcapHandle& operator=(const PcapHandle&) = delete;
   ~PcapHandle() = default;
 
-  enum class Next : std::uint8_t { kPacket, kNone, kEnd };
-  // The next frame (its data valid until the next call), kNone when a live capture has nothing
-  // pending, kEnd at the end of a file. A read error is Errc::kInvalidArgument for a file
-  // (corrupt or truncated) and kSystem for an interface.
+  enum class Next : std::uint8_t { kPacket, kEnd };
+  // Files: the next frame (its data valid until the next call), or kEnd at the end. A read error
+  // (a corrupt or truncated file) is Errc::kInvalidArgument. Live captures use dispatch().
   core::Result<Next> next(Frame& out);
 
   // Live: hands the pending frames, at most max, to fn(ctx, frame) (the frame valid during the
-  // call) in one pass over the ring, cheaper per frame than next(); returns how many, 0 when
-  // nothing is pending. Errors as next() for an interface.
+  // call) in one pass over the ring; returns how many, 0 when nothing is pending. A capture
+  // failing is Errc::kSystem.
   using FrameFn = void (*)(void* ctx, const Frame& f);
   core::Result<int> dispatch(int max, FrameFn fn, void* ctx);
 

@@ -67,54 +67,44 @@ void appendIsoTime(std::string& out, Timestamp ts) {
   out.append(buf.data(), buf.size());
 }
 
+char* writeDateTime(char* out, std::chrono::sys_seconds s) {
+  // <chrono>'s calendar, exact for every Timestamp (64-bit nanoseconds: years 1677-2262, so the
+  // year has four digits).
+  const auto day = std::chrono::floor<std::chrono::days>(s);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss hms{s - day};
+  const auto year = static_cast<std::uint32_t>(static_cast<int>(ymd.year()));
+  out = writeDigitPair(out, year / 100);
+  out = writeDigitPair(out, year % 100);
+  *out++ = '-';
+  out = writeDigitPair(out, static_cast<unsigned>(ymd.month()));
+  *out++ = '-';
+  out = writeDigitPair(out, static_cast<unsigned>(ymd.day()));
+  *out++ = 'T';
+  out = writeDigitPair(out, static_cast<std::uint32_t>(hms.hours().count()));
+  *out++ = ':';
+  out = writeDigitPair(out, static_cast<std::uint32_t>(hms.minutes().count()));
+  *out++ = ':';
+  return writeDigitPair(out, static_cast<std::uint32_t>(hms.seconds().count()));
+}
+
 char* writeIsoTime(char* out, Timestamp ts) {
-  // Captures put many packets into each second: its text is kept (per thread) and reused. The
-  // calendar is <chrono>'s, exact for every Timestamp (64-bit nanoseconds: years 1677-2262, so
-  // the year has four digits).
+  // Captures put many packets into each second: its text is kept (per thread) and reused.
   struct Second {
     std::chrono::sys_seconds at{std::chrono::seconds::min()};
-    std::array<char, 19> text{};  // YYYY-MM-DDTHH:MM:SS
+    std::array<char, kDateTimeSize> text{};
   };
   thread_local Second last;
-  const auto put = [](char* at, std::size_t width, std::uint64_t v) {
-    for (std::size_t i = width; i > 0; --i, v /= 10) at[i - 1] = static_cast<char>('0' + v % 10);
-  };
   const auto us = std::chrono::floor<std::chrono::microseconds>(ts);
   const auto sec = std::chrono::floor<std::chrono::seconds>(us);
   if (sec != last.at) {
-    const auto day = std::chrono::floor<std::chrono::days>(sec);
-    const std::chrono::year_month_day ymd{day};
-    const std::chrono::hh_mm_ss hms{sec - day};
-    char* t = last.text.data();
-    put(t, 4, static_cast<std::uint64_t>(static_cast<int>(ymd.year())));
-    t[4] = '-';
-    put(t + 5, 2, static_cast<unsigned>(ymd.month()));
-    t[7] = '-';
-    put(t + 8, 2, static_cast<unsigned>(ymd.day()));
-    t[10] = 'T';
-    put(t + 11, 2, static_cast<std::uint64_t>(hms.hours().count()));
-    t[13] = ':';
-    put(t + 14, 2, static_cast<std::uint64_t>(hms.minutes().count()));
-    t[16] = ':';
-    put(t + 17, 2, static_cast<std::uint64_t>(hms.seconds().count()));
+    writeDateTime(last.text.data(), sec);
     last.at = sec;
   }
   std::memcpy(out, last.text.data(), last.text.size());
-  out[19] = '.';
-  // The microseconds two digits at a time: three short divisions instead of six.
-  static constexpr auto kPairs = [] {
-    std::array<char, 200> t{};
-    for (std::size_t i = 0; i < 100; ++i) {
-      t[2 * i] = static_cast<char>('0' + i / 10);
-      t[2 * i + 1] = static_cast<char>('0' + i % 10);
-    }
-    return t;
-  }();
-  const auto micros = static_cast<std::uint32_t>((us - sec).count());
-  std::memcpy(out + 20, &kPairs[2 * (micros / 10000)], 2);
-  std::memcpy(out + 22, &kPairs[2 * (micros / 100 % 100)], 2);
-  std::memcpy(out + 24, &kPairs[2 * (micros % 100)], 2);
-  out[26] = 'Z';
+  out[kDateTimeSize] = '.';
+  writeMicros(out + kDateTimeSize + 1, static_cast<std::uint32_t>((us - sec).count()));
+  out[kIsoTimeSize - 1] = 'Z';
   return out + kIsoTimeSize;
 }
 
@@ -125,18 +115,27 @@ std::string printable(std::string_view raw) {
 }
 
 void appendPrintable(std::string& out, std::string_view raw) {
-  out.reserve(out.size() + raw.size());
+  const std::size_t at = out.size();
+  out.resize(at + 4 * raw.size());
+  out.resize(static_cast<std::size_t>(writePrintable(out.data() + at, raw, false) - out.data()));
+}
+
+char* writePrintable(char* out, std::string_view raw, bool json) {
+  static constexpr char kHex[] = "0123456789abcdef";
   for (const char ch : raw) {
     const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += ch;
+      if (json && c == '"') *out++ = '\\';
+      *out++ = ch;
     } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0f];
+      *out++ = '\\';
+      if (json) *out++ = '\\';
+      *out++ = 'x';
+      *out++ = kHex[c >> 4];
+      *out++ = kHex[c & 0x0f];
     }
   }
+  return out;
 }
 
 namespace {

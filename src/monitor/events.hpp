@@ -3,6 +3,10 @@
 // lists every key.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +39,32 @@ inline constexpr std::size_t kIsoTimeSize = 27;
 inline constexpr std::size_t kAddressMaxSize = 48;
 char* writeIsoTime(char* out, Timestamp ts);
 char* writeAddress(char* out, const core::IpAddress& a);
+// The parts of an RFC 3339 time: "YYYY-MM-DDTHH:MM:SS" (kDateTimeSize bytes) of a second, and
+// the six digits of the microseconds within it (0-999999).
+inline constexpr std::size_t kDateTimeSize = 19;
+char* writeDateTime(char* out, std::chrono::sys_seconds s);
+// Two decimal digits of every number below 100: numbers written two digits at a time take half
+// the divisions.
+inline constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (std::size_t i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+inline char* writeDigitPair(char* out, std::uint32_t v) {
+  std::memcpy(out, &kDigitPairs[2 * v], 2);
+  return out + 2;
+}
+inline char* writeMicros(char* out, std::uint32_t micros) {
+  out = writeDigitPair(out, micros / 10000);
+  out = writeDigitPair(out, micros / 100 % 100);
+  return writeDigitPair(out, micros % 100);
+}
+// printable(raw) written at out, at most 4 bytes per byte of raw; json: as the contents of a JSON
+// string, its '"' and its escapes' '\' escaped too (at most 5 bytes per byte).
+char* writePrintable(char* out, std::string_view raw, bool json);
 
 core::Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources);
 core::Json leakJson(const LeakEvent& e);

@@ -236,6 +236,53 @@ TEST(MonitorEvents, FastLeakLinesEqualTheJsonDump) {
   }
 }
 
+// What the writer caches: the second of the timestamp (each line's time must still be its own:
+// before 1970, at the turn of a second, far apart), address texts (more addresses than cache
+// slots, IPv4 and IPv6, recurring), the source (its text changed in place, at the same address
+// and size, must show), numbers of every width. JSON and text, against leakJson and leakText.
+TEST(MonitorEvents, CachedLinePartsStayExact) {
+  const Classifier c(ClassifierConfig{});
+  std::vector<f::Bytes8> frames;
+  for (int i = 0; i < 300; ++i) {
+    const auto n = std::to_string(i % 256);
+    f::V4 v4;
+    v4.dst = "10." + n + ".0." + std::to_string(i * 7 % 256);
+    if (i % 3 == 0) v4.src = "192.168.77." + n;
+    static constexpr std::array<std::uint16_t, 10> kPorts{0,   9,    10,   99,    100,
+                                                          999, 1000, 9999, 10000, 65535};
+    const auto port = kPorts[static_cast<std::size_t>(i) % kPorts.size()];
+    frames.push_back(f::ether(0x0800, f::ipv4(v4, f::udp(port, 40000, f::Bytes8(4, 1)))));
+    f::V6 v6;
+    v6.dst = i % 2 == 0 ? "2001:db8::" + n : "::ffff:10.0.0." + n;
+    if (i % 5 == 0) v6.src = "fe80::" + n + ":0:0:1";
+    frames.push_back(f::ether(0x86dd, f::ipv6(v6, f::udp(1, port, f::Bytes8(4, 2)))));
+  }
+  const std::vector<std::int64_t> ns{-1'000'000'001,
+                                     -1,
+                                     0,
+                                     999'999'999,
+                                     1'000'000'000,
+                                     1'714'564'800'123'456'789LL,
+                                     4'102'444'799'999'999'999LL};
+  LeakLineWriter writer;
+  std::string source = "eth0";
+  std::size_t i = 0;
+  for (const auto& frame : frames) {
+    const auto p = pk::decode(pk::LinkType::kEthernet, frame);
+    const auto v = c.classify(p);
+    ASSERT_EQ(v.verdict, Verdict::kLeak);
+    source[3] = static_cast<char>('0' + i / 100);  // the same string, another name
+    const Timestamp ts{std::chrono::nanoseconds(ns[i % ns.size()] + static_cast<int>(i / 7))};
+    const LeakEvent e{ts, source, p, v, static_cast<std::uint32_t>(i * 999'983 % 4'294'967'291)};
+    ++i;
+    EXPECT_EQ(writer.line(e), leakJson(e).dump());
+    EXPECT_EQ(writer.text(e), leakText(e));
+    std::vector<char> room(writer.maxTextSize(e));
+    const char* end = writer.writeText(room.data(), e);
+    EXPECT_EQ(std::string(static_cast<const char*>(room.data()), end), leakText(e) + "\n");
+  }
+}
+
 TEST(MonitorEvents, WindowAndSummary) {
   LeakWindow w;
   w.first = kTs;
