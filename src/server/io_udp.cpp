@@ -39,7 +39,20 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
     socklen_t len = sizeof ss;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
     v6_ = ss.ss_family == AF_INET6;
+    // Only a wildcard socket receives PKTINFO (sockets.cpp): the others need no control buffer.
+    wildcard_ = endpointFrom(reinterpret_cast<const sockaddr*>(&ss)).address.isUnspecified();
     sock_.assign(v6_ ? asio::ip::udp::v6() : asio::ip::udp::v4(), fd.release());
+    // What stays the same from batch to batch is set once; receive() and reply() fill in the rest.
+    for (unsigned i = 0; i < kBatch; ++i) {
+      in_iov_[i] = {in_[i].data(), in_[i].size()};
+      auto& h = in_hdr_[i].msg_hdr;
+      h.msg_name = &from_[i];
+      h.msg_iov = &in_iov_[i];
+      h.msg_iovlen = 1;
+      h.msg_control = wildcard_ ? ctl_[i].data() : nullptr;
+      out_hdr_[i].msg_hdr.msg_iov = &out_iov_[i];
+      out_hdr_[i].msg_hdr.msg_iovlen = 1;
+    }
   }
 
   void start() { drain(); }  // datagrams may be queued already
@@ -65,16 +78,9 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
   }
 
   int receive() {
-    for (unsigned i = 0; i < kBatch; ++i) {
-      in_iov_[i] = {in_[i].data(), in_[i].size()};
-      auto& h = in_hdr_[i].msg_hdr;
-      h = msghdr{};
-      h.msg_name = &from_[i];
-      h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_iov = &in_iov_[i];
-      h.msg_iovlen = 1;
-      h.msg_control = ctl_[i].data();
-      h.msg_controllen = ctl_[i].size();
+    for (auto& m : in_hdr_) {  // the kernel wrote the lengths of the last batch into these
+      m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      m.msg_hdr.msg_controllen = wildcard_ ? kControl : 0;
     }
     return ::recvmmsg(fd_, in_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
   }
@@ -91,12 +97,9 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
       if (size == 0) continue;
       out_iov_[m] = {out_[m].data(), size};
       auto& o = out_hdr_[m].msg_hdr;
-      o = msghdr{};
       o.msg_name = &from_[i];
       o.msg_namelen = h.msg_namelen;
-      o.msg_iov = &out_iov_[m];
-      o.msg_iovlen = 1;
-      o.msg_controllen = replyControl(h, out_ctl_[m]);
+      o.msg_controllen = wildcard_ ? replyControl(h, out_ctl_[m]) : 0;
       o.msg_control = o.msg_controllen > 0 ? out_ctl_[m].data() : nullptr;
       ++m;
     }
@@ -142,6 +145,7 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
   asio::ip::udp::socket sock_;
   int fd_;
   bool v6_ = false;
+  bool wildcard_ = false;
   Handler handler_;
   std::array<std::array<std::uint8_t, kMaxIn>, kBatch> in_{};
   std::array<std::array<std::uint8_t, kMaxOut>, kBatch> out_{};

@@ -125,6 +125,27 @@ TEST_F(ServerLoopback, StunClientGetsItsMappedAddress) {
   }
 }
 
+// On a wildcard address an answer leaves from the address its query went to (IP_PKTINFO,
+// IPV6_PKTINFO): dig rejects one from another source ("reply from unexpected source").
+TEST_F(ServerLoopback, WildcardSocketsAnswerFromTheQueriedAddress) {
+  ASSERT_TRUE(
+      inNetns(ns_->name(), {"ip", "-6", "addr", "add", "2001:db8::53/128", "dev", "lo"}).ok());
+  ServerProcess wild(
+      ns_->name(),
+      {"--zone", "leak.test", "--dns", "0.0.0.0:5354", "--dns", "[::]:5354", "--http",
+       "127.0.0.1:8081", "--stun", "0.0.0.0:3479", "--answer-v4", "192.0.2.10"},
+      dir_.file("wild.log"));
+  ASSERT_TRUE(wild.waitReady()) << wild.log();
+  for (const char* server : {"@127.0.0.2", "@127.0.0.1", "@2001:db8::53", "@::1"}) {
+    auto r = inNetns(ns_->name(), {"dig", "+time=2", "+tries=1", "-p", "5354", server, "+short",
+                                   "a.leak.test", "A"});
+    EXPECT_EQ(r.out, "192.0.2.10\n") << server << ": " << r.out << r.err;
+  }
+  auto st = inNetns(ns_->name(), {"turnutils_stunclient", "-p", "3479", "127.0.0.2"});
+  EXPECT_NE(st.out.find("reflexive addr: 127.0.0.1:"), std::string::npos) << st.out << st.err;
+  wild.stop();
+}
+
 TEST_F(ServerLoopback, MetricsAreServed) {
   newToken();
   dig({"@127.0.0.1", "+short", "a.leak.test", "A"});

@@ -160,6 +160,29 @@ TEST(ServerStore, MemoryEvictsOldestTestsWhenObservationsRunOut) {
   EXPECT_EQ(s->get(token(2), 1)->value().observations.size(), 1U);
 }
 
+// The memory store remembers the last test it appended to, across batches: a test dropped in
+// between (evicted here by a newer one) must be looked up again, not written through.
+TEST(ServerStore, MemoryForgetsADroppedTestBetweenBatches) {
+  Limits l;
+  l.max_tests = 1;
+  auto s = makeMemoryStore(l);
+  ASSERT_TRUE(s->create(token(1), 0, 1000).ok());
+  EXPECT_EQ(*append(*s, {dnsObs(token(1), 0)}, 1), 1U);
+  ASSERT_TRUE(s->create(token(2), 2, 1000).ok());  // evicts token 1
+  EXPECT_EQ(*append(*s, {dnsObs(token(1), 0)}, 3), 0U);
+  EXPECT_FALSE(s->get(token(1), 3)->has_value());
+  ASSERT_TRUE(s->create(token(1), 4, 1000).ok());  // evicts token 2; token 1 anew, empty
+  EXPECT_EQ(*append(*s, {obs(token(1), Kind::kHttp, 7), dnsObs(token(1), 5)}, 5), 2U);
+  EXPECT_EQ(*append(*s, {obs(token(1), Kind::kWebrtc, 8)}, 6), 1U);
+  // Kinds and forms interleave in arrival order.
+  const auto rec = s->get(token(1), 6)->value();
+  ASSERT_EQ(rec.observations.size(), 3U);
+  EXPECT_EQ(rec.observations[0], std::make_pair(Kind::kHttp, std::string(R"({"n":7})")));
+  EXPECT_EQ(rec.observations[1].first, Kind::kDns);
+  EXPECT_EQ(core::Json::parse(rec.observations[1].second)["ecs"], "198.51.100.0/24");
+  EXPECT_EQ(rec.observations[2], std::make_pair(Kind::kWebrtc, std::string(R"({"n":8})")));
+}
+
 TEST(ServerStore, MemoryExpiresByTtl) {
   auto s = makeMemoryStore(Limits{});
   ASSERT_TRUE(s->create(token(1), 0, 100).ok());
