@@ -78,15 +78,19 @@ void checkFrame(wire::packet::LinkType link, wire::Bytes frame) {
     } catch (...) {
       std::abort();
     }
-    (void)monitor::leakText(e);
-    // The in-place line: the same bytes, within the room it asked for (exactly that much here,
-    // so that ASan sees a write past it).
+    // The in-place lines: the same bytes, within the room they asked for (exactly that much
+    // here, so that ASan sees a write past it).
     static monitor::LeakLineWriter writer;
     std::vector<char> room(writer.maxSize(e));
     const char* end = writer.write(room.data(), e);
     check(end <= room.data() + room.size());
     check(std::string_view(room.data(), static_cast<std::size_t>(end - room.data())) ==
           json + "\n");
+    std::vector<char> text_room(writer.maxTextSize(e));
+    end = writer.writeText(text_room.data(), e);
+    check(end <= text_room.data() + text_room.size());
+    check(std::string_view(text_room.data(), static_cast<std::size_t>(end - text_room.data())) ==
+          monitor::leakText(e) + "\n");
   }
 
   // The payload parsers on the raw bytes too, where they see every possible prefix.

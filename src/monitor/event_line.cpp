@@ -257,6 +257,16 @@ char* LeakLineWriter::putAddress(char* out, const core::IpAddress& a) {
   return out + slot.size;
 }
 
+template <std::size_t N>
+char* LeakLineWriter::putStart(char* out, const std::array<char, N>& head, std::size_t head_size,
+                               const std::vector<char>& source, std::size_t source_size,
+                               Timestamp ts) {
+  const std::uint32_t us = micros(ts.time_since_epoch().count());  // first: it may renew head
+  std::memcpy(out, head.data(), N);
+  out = writeMicros(out + head_size, us);
+  return putPadded(out, source, source_size);
+}
+
 char* LeakLineWriter::putQuotedAddress(char* out, const core::IpAddress& a) {
   *out++ = '"';
   out = putAddress(out, a);
@@ -276,10 +286,7 @@ char* LeakLineWriter::write(char* out, const LeakEvent& e) {
   const auto& p = e.packet;
   const auto& v = e.verdict;
   const auto& n = *names_;
-  const std::uint32_t us = micros(e.ts.time_since_epoch().count());
-  std::memcpy(out, json_head_.data(), json_head_.size());
-  out = writeMicros(out + kJsonHeadSize, us);
-  out = putPadded(out, json_source_, json_source_size_);
+  out = putStart(out, json_head_, kJsonHeadSize, json_source_, json_source_size_, e.ts);
   // family, proto, src, dst, sport, dport: the keys every leak has, null where they do not apply.
   if (p.is_ip) {
     out = put(out, p.family == core::Family::kV4 ? R"(,"family":"ipv4","proto":")"
@@ -363,10 +370,7 @@ char* LeakLineWriter::writeText(char* out, const LeakEvent& e) {
   const auto& p = e.packet;
   const auto& v = e.verdict;
   const auto& n = *names_;
-  const std::uint32_t us = micros(e.ts.time_since_epoch().count());
-  std::memcpy(out, text_head_.data(), text_head_.size());
-  out = writeMicros(out + kTextHeadSize, us);
-  out = putPadded(out, text_source_, text_source_size_);
+  out = putStart(out, text_head_, kTextHeadSize, text_source_, text_source_size_, e.ts);
   if (p.is_arp) {
     out = putAddress(put(out, "arp "), p.arp.sender);
     out = putAddress(put(out, " > "), p.arp.target);
@@ -388,13 +392,6 @@ char* LeakLineWriter::writeText(char* out, const LeakEvent& e) {
   if (!v.http_host.empty()) out = writePrintable(put(out, " host="), v.http_host, false);
   *out++ = '\n';
   return out;
-}
-
-const std::string& LeakLineWriter::text(const LeakEvent& e) {
-  text_.resize(std::max(text_.size(), maxTextSize(e)));
-  const char* end = writeText(text_.data(), e);
-  out_.assign(text_.data(), static_cast<std::size_t>(end - text_.data()) - 1);  // no newline
-  return out_;
 }
 
 }  // namespace vpnleak::monitor

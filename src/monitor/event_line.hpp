@@ -32,13 +32,12 @@ class LeakLineWriter {
   // Writes the line for e and a newline at out, which has maxSize(e) bytes of room; returns the
   // end of what it wrote.
   char* write(char* out, const LeakEvent& e);
-  // The line for e (without the newline), valid until the next call.
+  // The line for e (without the newline), valid until the next call: for tests.
   const std::string& line(const LeakEvent& e);
 
   // The same for the text output (leakText(e)).
   std::size_t maxTextSize(const LeakEvent& e);
   char* writeText(char* out, const LeakEvent& e);
-  const std::string& text(const LeakEvent& e);
 
  private:
   // The text of an address (IpAddress::toString()) from the cache of recent addresses: writes up
@@ -87,12 +86,16 @@ class LeakLineWriter {
     }
     return static_cast<std::uint32_t>(into / 1000);
   }
+  // The line's start: head (the cached start, up to the second of ts; its first head_size bytes
+  // are the text), the microseconds, the source's part.
+  template <std::size_t N>
+  char* putStart(char* out, const std::array<char, N>& head, std::size_t head_size,
+                 const std::vector<char>& source, std::size_t source_size, Timestamp ts);
   char* putQuotedAddress(char* out, const core::IpAddress& a);
   char* putHostPort(char* out, const core::IpAddress& a, bool ports, std::uint16_t port);
 
   const LineNames* names_;
-  std::string out_;
-  std::vector<char> text_;  // text()'s room
+  std::string out_;  // line()'s
   // The source: its name, and what follows the microseconds up to it in each line
   // (`Z","iface":"NAME"` and `Z NAME `), padded so that short ones are copied at a fixed size.
   std::string source_;

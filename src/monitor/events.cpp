@@ -327,11 +327,6 @@ std::string startText(const MonitorOptions& o, const std::vector<SourceInfo>& so
 
 std::string leakText(const LeakEvent& e) {
   std::string out;
-  appendLeakText(out, e);
-  return out;
-}
-
-void appendLeakText(std::string& out, const LeakEvent& e) {
   const auto& p = e.packet;
   const auto& v = e.verdict;
   out += "leak   ";
@@ -369,6 +364,7 @@ void appendLeakText(std::string& out, const LeakEvent& e) {
     out += " host=";
     appendPrintable(out, v.http_host);
   }
+  return out;
 }
 
 std::string windowText(const LeakWindow& w) {

@@ -24,14 +24,11 @@ std::string isoTime(Timestamp ts);
 // (and '\') as \xHH, so that an SNI or Host header can never break the output.
 std::string printable(std::string_view raw);
 
-// The same appended to out, and an address as IpAddress::toString() writes it: the per-leak
-// output paths reuse one buffer instead of building strings (and go without gmtime/strftime and
-// inet_ntop's sprintf for the common IPv4 case).
+// The same appended to out, and an address as IpAddress::toString() writes it (without
+// gmtime/strftime, and inet_ntop's sprintf for the common IPv4 case).
 void appendIsoTime(std::string& out, Timestamp ts);
 void appendPrintable(std::string& out, std::string_view raw);
 void appendAddress(std::string& out, const core::IpAddress& a);
-// leakText(e) appended to out.
-void appendLeakText(std::string& out, const LeakEvent& e);
 
 // The same written at out, which has room for kIsoTimeSize or kAddressMaxSize bytes (the address
 // writer may put down scratch bytes beyond its text, within that room); they return the end.
@@ -67,6 +64,9 @@ inline char* writeMicros(char* out, std::uint32_t micros) {
 char* writePrintable(char* out, std::string_view raw, bool json);
 
 core::Json startJson(const MonitorOptions& o, const std::vector<SourceInfo>& sources);
+// leakJson and leakText define a leak's line (JSON, text). The monitor prints them through
+// LeakLineWriter (event_line.hpp), which must produce the same bytes: the unit tests and the
+// classifier fuzz harness compare the two.
 core::Json leakJson(const LeakEvent& e);
 core::Json windowJson(const LeakWindow& w);
 core::Json summaryJson(const Summary& s);

@@ -186,7 +186,7 @@ class MemoryStore final : public Store {
   }
 
  private:
-  static constexpr std::size_t kFirstReserve = 512;  // fewer regrowths for the usual handful
+  static constexpr std::size_t kFirstReserve = 512;  // octets: the usual handful of queries
 
   struct Entry {
     std::int64_t created_ms = 0;

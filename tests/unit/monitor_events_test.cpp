@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
+#include <string>
+#include <vector>
 
 #include "monitor/event_line.hpp"
 #include "monitor/events.hpp"
@@ -12,6 +14,14 @@
 
 namespace vpnleak::monitor {
 namespace {
+
+// The text line LeakLineWriter writes for e (newline included), in exactly the room it asks for.
+std::string textLine(LeakLineWriter& writer, const LeakEvent& e) {
+  std::vector<char> room(writer.maxTextSize(e));
+  const char* end = writer.writeText(room.data(), e);
+  EXPECT_LE(static_cast<std::size_t>(end - room.data()), room.size());
+  return {static_cast<const char*>(room.data()), end};
+}
 
 namespace f = testing::frames;
 namespace pk = wire::packet;
@@ -147,7 +157,7 @@ TEST(MonitorEvents, LeakTextForEachKindOfAddressing) {
     const auto v = c.classify(p);
     const LeakEvent e{kTs, "lan0", p, v, 1};
     EXPECT_EQ(leakText(e), "leak   2024-05-01T12:00:00.123456Z lan0 " + text);
-    EXPECT_EQ(writer.text(e), leakText(e));
+    EXPECT_EQ(textLine(writer, e), leakText(e) + "\n");
   }
 }
 
@@ -276,10 +286,7 @@ TEST(MonitorEvents, CachedLinePartsStayExact) {
     const LeakEvent e{ts, source, p, v, static_cast<std::uint32_t>(i * 999'983 % 4'294'967'291)};
     ++i;
     EXPECT_EQ(writer.line(e), leakJson(e).dump());
-    EXPECT_EQ(writer.text(e), leakText(e));
-    std::vector<char> room(writer.maxTextSize(e));
-    const char* end = writer.writeText(room.data(), e);
-    EXPECT_EQ(std::string(static_cast<const char*>(room.data()), end), leakText(e) + "\n");
+    EXPECT_EQ(textLine(writer, e), leakText(e) + "\n");
   }
 }
 
