@@ -154,19 +154,25 @@ load_cpu() { ip netns exec "$ns" taskset -c 1 "$@"; }
 # wrk_rps URL: requests/s of one wrk thread with 64 keep-alive connections for $secs s.
 wrk_rps() { load_cpu wrk -t1 -c64 -d"${secs}s" "$1" | awk '/Requests\/sec/ {printf "%d", $2}'; }
 # dns_queries: 1000 new tests through the API on 127.0.0.1:8080, 10 names each, asked in turn,
-# into $tmp/queries (dnsperf's input).
+# into $tmp/queries (dnsperf's input); dns_queries PORT FILE: from the API on PORT into FILE. DNS_NAMES=unknown turns each token into a well-formed one
+# that was never created (answered, looked up, not recorded), DNS_NAMES=notoken into a label that
+# is no token (answered, no lookup): the cost of recording, by difference.
 dns_queries() {
-  local urls=()
-  for _ in $(seq 1000); do urls+=(http://127.0.0.1:8080/api/v1/tests); done
+  local urls=() mode=${DNS_NAMES:-live} port=${1:-8080} out=${2:-$tmp/queries}
+  [[ $mode =~ ^(live|unknown|notoken)$ ]] ||
+    { echo "$(basename "$0"): DNS_NAMES must be live, unknown or notoken" >&2; exit 2; }
+  for _ in $(seq 1000); do urls+=("http://127.0.0.1:$port/api/v1/tests"); done
   load_cpu curl -s -X POST "${urls[@]}" | grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4 |
     while read -r t; do
+      [[ $mode == unknown ]] && t=${t:1}${t:0:1}  # rotated: well-formed, never created
+      [[ $mode == notoken ]] && t=x${t:1}
       for i in $(seq 0 9); do echo "q$i.$t.leak.test A"; done
-    done >"$tmp/queries"
+    done >"$out"
 }
-# dnsperf_qps PORT: queries/s for $secs s against 127.0.0.1:PORT; lost queries are reported on
-# stderr.
+# dnsperf_qps PORT [QUERIES]: queries/s for $secs s against 127.0.0.1:PORT; lost queries are
+# reported on stderr.
 dnsperf_qps() {
-  load_cpu dnsperf -s 127.0.0.1 -p "$1" -d "$tmp/queries" -l "$secs" -c 8 -q 500 -T 1 \
+  load_cpu dnsperf -s 127.0.0.1 -p "$1" -d "${2:-$tmp/queries}" -l "$secs" -c 8 -q 500 -T 1 \
     >"$tmp/dnsperf.out" 2>&1 || true
   awk '/Queries lost/ && $3 > 0 {print "  (port '"$1"': " $3 " queries lost)" > "/dev/stderr"}' \
     "$tmp/dnsperf.out"

@@ -82,8 +82,8 @@ std::size_t DnsResponder::truncate(wire::MutableBytes response, std::size_t ques
 }
 
 DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client,
-                                 Transport transport, wire::MutableBytes out,
-                                 std::int64_t now_ms) const {
+                                 Transport transport, wire::MutableBytes out, std::int64_t now_ms,
+                                 Observation* record_into) const {
   bump(metrics_.dns_queries[transport == Transport::kUdp ? 0 : 1]);
   DnsOutcome result;
   auto header = dns::parseHeader(query);
@@ -91,8 +91,7 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     bump(metrics_.dns_malformed);
     return result;
   }
-  // One message per thread, parsed into again and again: only the name an observation takes
-  // away is allocated anew.
+  // One message per thread, parsed into again and again: its strings keep their capacity.
   thread_local dns::Message scratch;
   const bool parsed = dns::parseInto(query, scratch).ok();
   const dns::Message* msg = parsed ? &scratch : nullptr;
@@ -133,7 +132,11 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     result.size = t.size();
   }
   countRcode(metrics_, rc);
-  if (in_zone) result.observation = observe(q, client, transport, edns, now_ms);
+  if (in_zone && record_into != nullptr) {
+    result.observed = observe(q, client, transport, edns, now_ms, *record_into);
+  } else if (Observation o; in_zone && observe(q, client, transport, edns, now_ms, o)) {
+    result.observation = std::move(o);
+  }
   return result;
 }
 
@@ -174,23 +177,23 @@ bool DnsResponder::answer(dns::Builder& b, const std::string& name, std::uint16_
   return ok;
 }
 
-// Takes the question's name: the response is already written.
-std::optional<Observation> DnsResponder::observe(dns::Question& q, const core::Endpoint& client,
-                                                 Transport transport,
-                                                 const std::optional<dns::Edns>& edns,
-                                                 std::int64_t now_ms) const {
-  std::string token = tokenFromName(q.name, cfg_.zone);
-  if (token.empty()) return std::nullopt;
-  Observation o{std::move(token), Kind::kDns, {}};
-  o.dns = DnsQuery{now_ms,
-                   client,
-                   std::move(q.name),
-                   q.qtype,
-                   transport,
-                   edns.has_value(),
-                   edns ? edns->client_subnet : std::nullopt,
-                   node_};
-  return o;
+bool DnsResponder::observe(const dns::Question& q, const core::Endpoint& client,
+                           Transport transport, const std::optional<dns::Edns>& edns,
+                           std::int64_t now_ms, Observation& o) const {
+  if (!tokenFromNameInto(q.name, cfg_.zone, o.token)) return false;
+  o.kind = Kind::kDns;
+  o.json.clear();
+  if (!o.dns) o.dns.emplace();
+  DnsQuery& d = *o.dns;
+  d.time_ms = now_ms;
+  d.resolver = client;
+  d.qname.assign(q.name);  // a copy: the question keeps its buffer for the next parse
+  d.qtype = q.qtype;
+  d.transport = transport;
+  d.edns = edns.has_value();
+  d.ecs = edns ? edns->client_subnet : std::nullopt;
+  d.node = node_;
+  return true;
 }
 
 }  // namespace vpnleak::server

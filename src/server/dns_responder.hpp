@@ -30,14 +30,18 @@ struct DnsOutcome {
   std::size_t size = 0;          // bytes of response in out; 0 = send nothing
   std::size_t question_end = 0;  // where a truncated copy of the response may end
   std::optional<Observation> observation;
+  bool observed = false;  // respond with record_into: the observation was written there
 };
 
 class DnsResponder {
  public:
   DnsResponder(ZoneConfig cfg, Metrics& metrics);
 
+  // With record_into, the observation (if any) overwrites *record_into, reusing the capacity
+  // of its strings, and outcome.observed says so; without, it is outcome.observation.
   DnsOutcome respond(wire::Bytes query, const core::Endpoint& client, Transport transport,
-                     wire::MutableBytes out, std::int64_t now_ms) const;
+                     wire::MutableBytes out, std::int64_t now_ms,
+                     Observation* record_into = nullptr) const;
 
   // Cuts a response down to header and question with TC set (rate-limit "slip"); returns the
   // new size.
@@ -53,11 +57,10 @@ class DnsResponder {
   [[nodiscard]] wire::dns::Soa soa() const;
   std::size_t refuseMalformed(const wire::dns::Header& header, const wire::dns::Message* msg,
                               Transport transport, wire::MutableBytes out) const;
-  [[nodiscard]] std::optional<Observation> observe(wire::dns::Question& q,
-                                                   const core::Endpoint& client,
-                                                   Transport transport,
-                                                   const std::optional<wire::dns::Edns>& edns,
-                                                   std::int64_t now_ms) const;
+  // Writes the observation of q into o when its name carries a token; false otherwise.
+  bool observe(const wire::dns::Question& q, const core::Endpoint& client, Transport transport,
+               const std::optional<wire::dns::Edns>& edns, std::int64_t now_ms,
+               Observation& o) const;
 
   ZoneConfig cfg_;
   std::string ns_name_;

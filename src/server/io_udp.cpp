@@ -164,15 +164,14 @@ std::int64_t monotonicNs() {
 
 class DnsHandler {
  public:
-  explicit DnsHandler(SharedState& shared) : shared_(shared), limiter_(shared.rrl_rate) {
-    pending_.reserve(kBatch);
-  }
+  explicit DnsHandler(SharedState& shared)
+      : shared_(shared), limiter_(shared.rrl_rate), pending_(kBatch) {}
 
   void begin() { now_ms_ = nowMs(); }  // one clock read per batch: they arrived together
 
   std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) {
-    auto o = shared_.dns->respond(in, peer, Transport::kUdp, out, now_ms_);
-    if (o.observation) pending_.push_back(std::move(*o.observation));
+    auto o = shared_.dns->respond(in, peer, Transport::kUdp, out, now_ms_, &pending_[used_]);
+    if (o.observed) ++used_;
     if (o.size == 0 || !limiter_.enabled()) return o.size;
     switch (limiter_.check(peer.address, monotonicNs())) {
       case RateLimiter::Verdict::kSend:
@@ -189,13 +188,19 @@ class DnsHandler {
 
   // Before the answers leave: a client that reads its results after an answer finds the query
   // stored (memory) or queued for the store.
-  void end() { shared_.recorder->record(pending_); }
+  void end() {
+    shared_.recorder->recordInPlace(std::span(pending_.data(), used_));
+    used_ = 0;
+  }
 
  private:
   SharedState& shared_;
   RateLimiter limiter_;
   std::int64_t now_ms_ = 0;
+  // One per datagram of a batch, written over batch after batch: their strings keep their
+  // capacity, so recording a query allocates nothing.
   std::vector<Observation> pending_;
+  std::size_t used_ = 0;
 };
 
 class StunHandler {

@@ -6,6 +6,7 @@
 // typical name, where a DnsQuery record with its separately allocated name takes some 200, spread
 // over more cache lines), anything else as its JSON text. DNS queries become JSON only when the
 // test is read, and dropping a test frees one buffer.
+#include <array>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -21,19 +22,27 @@ namespace {
 // text; or kDns and the query's fields in host order (read back by the same process only).
 enum class Form : std::uint8_t { kJson, kDns };
 
-template <typename T>
-void put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
+// The fixed fields of an observation are gathered here first and appended at once: one append
+// instead of one per field.
+class Packer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    std::memcpy(buf_.data() + len_, &v, sizeof v);
+    len_ += sizeof v;
+  }
+  void putAddress(const core::IpAddress& a) {
+    put(a.family());
+    const auto b = a.bytes();
+    std::memcpy(buf_.data() + len_, b.data(), b.size());
+    len_ += b.size();
+  }
+  void appendTo(std::string& out) const { out.append(buf_.data(), len_); }
 
-void putBytes(std::string& out, std::span<const std::uint8_t> b) {
-  out.append(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-void putAddress(std::string& out, const core::IpAddress& a) {
-  put(out, a.family());
-  putBytes(out, a.bytes());
-}
+ private:
+  std::array<char, 96> buf_;  // NOLINT(cppcoreguidelines-pro-type-member-init): len_ octets used
+  std::size_t len_ = 0;
+};
 
 template <typename T>
 T take(std::string_view& in) {
@@ -57,30 +66,34 @@ core::IpAddress takeAddress(std::string_view& in) {
 }
 
 void pack(std::string& out, Kind kind, const DnsQuery& q) {
-  put(out, kind);
-  put(out, Form::kDns);
-  put(out, q.time_ms);
-  putAddress(out, q.resolver.address);
-  put(out, q.resolver.port);
-  put(out, q.qtype);
-  put(out, q.transport);
-  put(out, q.edns);
-  put(out, q.ecs.has_value());
+  Packer p;  // at most 73 octets: kind, form, time, address, port, qtype, flags, ECS, node, size
+  p.put(kind);
+  p.put(Form::kDns);
+  p.put(q.time_ms);
+  p.putAddress(q.resolver.address);
+  p.put(q.resolver.port);
+  p.put(q.qtype);
+  p.put(q.transport);
+  p.put(q.edns);
+  p.put(q.ecs.has_value());
   if (q.ecs) {
-    put(out, q.ecs->source_prefix);
-    put(out, q.ecs->scope_prefix);
-    putAddress(out, q.ecs->address);
+    p.put(q.ecs->source_prefix);
+    p.put(q.ecs->scope_prefix);
+    p.putAddress(q.ecs->address);
   }
-  put(out, q.node.data());  // interned: lives as long as the process
-  put(out, q.node.size());
-  put(out, static_cast<std::uint32_t>(q.qname.size()));
+  p.put(q.node.data());  // interned: lives as long as the process
+  p.put(q.node.size());
+  p.put(static_cast<std::uint32_t>(q.qname.size()));
+  p.appendTo(out);
   out.append(q.qname);
 }
 
 void pack(std::string& out, Kind kind, std::string_view json) {
-  put(out, kind);
-  put(out, Form::kJson);
-  put(out, static_cast<std::uint32_t>(json.size()));
+  Packer p;
+  p.put(kind);
+  p.put(Form::kJson);
+  p.put(static_cast<std::uint32_t>(json.size()));
+  p.appendTo(out);
   out.append(json);
 }
 

@@ -57,10 +57,14 @@ void Recorder::record(Observation obs) {
 }
 
 void Recorder::record(std::vector<Observation>& batch) {
+  recordInPlace(batch);
+  batch.clear();
+}
+
+void Recorder::recordInPlace(std::span<Observation> batch) {
   if (batch.empty()) return;
   if (inline_) {
     write(batch);
-    batch.clear();
     return;
   }
   bool wake = false;
@@ -69,16 +73,11 @@ void Recorder::record(std::vector<Observation>& batch) {
     const std::size_t before = queue_.size();
     const std::size_t take = std::min(capacity_ - std::min(capacity_, before), batch.size());
     if (take < batch.size()) bump(metrics_.observations_dropped, batch.size() - take);
-    if (before == 0 && take == batch.size()) {
-      queue_.swap(batch);
-    } else {
-      const auto first = std::make_move_iterator(batch.begin());
-      queue_.insert(queue_.end(), first, first + static_cast<std::ptrdiff_t>(take));
-    }
+    const auto first = std::make_move_iterator(batch.begin());
+    queue_.insert(queue_.end(), first, first + static_cast<std::ptrdiff_t>(take));
     queued_total_ += take;
     wake = take > 0 && wakeFor(before);
   }
-  batch.clear();
   if (wake) wake_.notify_one();
 }
 

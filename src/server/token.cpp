@@ -43,19 +43,24 @@ bool isToken(std::string_view text) {
   return true;
 }
 
-std::string tokenFromName(std::string_view qname, std::string_view zone) {
+bool tokenFromNameInto(std::string_view qname, std::string_view zone, std::string& out) {
   // The token is the whole label left of the zone: exactly 32 characters after a dot (or at the
   // start), hex digits in either case, lowercased as it is copied.
-  if (!wire::dns::nameInZone(qname, zone)) return {};
+  if (!wire::dns::nameInZone(qname, zone)) return false;
   const std::size_t zone_part = zone.empty() ? 0 : zone.size() + 1;
-  if (qname.size() < zone_part + kTokenLength) return {};
+  if (qname.size() < zone_part + kTokenLength) return false;
   const std::size_t at = qname.size() - zone_part - kTokenLength;
-  if (at > 0 && qname[at - 1] != '.') return {};
-  std::string token(qname.substr(at, kTokenLength));
-  for (char& c : token) {
+  if (at > 0 && qname[at - 1] != '.') return false;
+  out.assign(qname.substr(at, kTokenLength));
+  for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return isToken(token) ? token : std::string{};
+  return isToken(out);
+}
+
+std::string tokenFromName(std::string_view qname, std::string_view zone) {
+  std::string token;
+  return tokenFromNameInto(qname, zone, token) ? token : std::string{};
 }
 
 }  // namespace vpnleak::server

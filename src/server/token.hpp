@@ -23,5 +23,7 @@ bool isToken(std::string_view text);
 // The token in a query name under zone: the label just left of the zone, lowercased, when it is
 // a token; empty otherwise. "a.b.0123...ef.leak.test" in "leak.test" -> "0123...ef".
 std::string tokenFromName(std::string_view qname, std::string_view zone);
+// The same into out (reusing its capacity); false, and out unspecified, when there is none.
+bool tokenFromNameInto(std::string_view qname, std::string_view zone, std::string& out);
 
 }  // namespace vpnleak::server

@@ -218,6 +218,11 @@ class Builder {
   std::size_t suffix_count_ = 0;
   std::array<std::uint8_t, 1024> names_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t names_len_ = 0;
+  // The presentation form of the last name whose labels begin at last_offset_: the same name
+  // again (an answer's owner repeats the question) becomes a pointer without being encoded.
+  std::array<char, 256> last_name_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  std::size_t last_len_ = 0;         // 0: none
+  std::uint16_t last_offset_ = 0;
 };
 
 // Encodes a presentation-form name into uncompressed wire form (for tests and tools).

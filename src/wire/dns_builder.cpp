@@ -37,6 +37,7 @@ bool Builder::finish(Section s, const Mark& mark, bool ok) {
     w_.truncate(mark.size);
     suffix_count_ = mark.suffixes;
     names_len_ = mark.names;
+    if (last_offset_ >= mark.size) last_len_ = 0;
     return false;
   }
   auto& n = counts_[static_cast<std::size_t>(s)];
@@ -78,6 +79,10 @@ void Builder::remember(const std::uint8_t* wire, std::size_t len, std::size_t of
 }
 
 bool Builder::writeName(std::string_view name) {
+  if (last_len_ != 0 && name.size() == last_len_ &&
+      std::memcmp(name.data(), last_name_.data(), last_len_) == 0) {
+    return w_.u16(static_cast<std::uint16_t>(0xc000 | last_offset_));
+  }
   std::array<std::uint8_t, kMaxNameWire> wire;  // NOLINT: encodeNameInto writes what is read
   const std::size_t len = encodeNameInto(name, wire);
   if (len == 0) return false;
@@ -98,7 +103,14 @@ bool Builder::writeName(std::string_view name) {
   if (!(hit == nullptr ? w_.u8(0) : w_.u16(static_cast<std::uint16_t>(0xc000 | hit->offset)))) {
     return false;
   }
-  if (match_at > 0) remember(wire.data(), len, base, match_at);
+  if (match_at > 0) {
+    remember(wire.data(), len, base, match_at);
+    if (base <= kMaxPointerTarget && !name.empty() && name.size() <= last_name_.size()) {
+      std::memcpy(last_name_.data(), name.data(), name.size());
+      last_len_ = name.size();
+      last_offset_ = static_cast<std::uint16_t>(base);
+    }
+  }
   return true;
 }
 

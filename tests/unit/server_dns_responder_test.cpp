@@ -135,6 +135,37 @@ TEST(ServerDnsResponder, RecordsQueriesUnderTheirToken) {
   EXPECT_FALSE(f.last.observation.has_value());
 }
 
+// The UDP loop's form: each observation overwrites one the loop keeps, field for field.
+TEST(ServerDnsResponder, RecordsIntoAReusedObservation) {
+  Fixture f;
+  Observation o;
+  o.json = "left over";
+  dns::Edns e;
+  e.client_subnet = dns::ClientSubnet{24, 0, core::IpAddress::parse("198.51.100.0").value()};
+  const auto first = makeQuery("a." + kToken + ".leak.test", dns::kTypeAaaa, e);
+  auto r = f.responder.respond(first, f.client, Transport::kUdp, f.out, 1700000000000, &o);
+  EXPECT_TRUE(r.observed);
+  EXPECT_FALSE(r.observation.has_value());
+  EXPECT_GT(r.size, 0U);
+  const std::string other = "fedcba9876543210fedcba9876543210";
+  const auto second = makeQuery("B.C." + other + ".leak.test", dns::kTypeA);
+  r = f.responder.respond(second, f.client, Transport::kTcp, f.out, 1700000001000, &o);
+  EXPECT_TRUE(r.observed);
+  EXPECT_EQ(o.token, other);
+  EXPECT_TRUE(o.json.empty());
+  const auto j = core::Json::parse(observationText(o));
+  EXPECT_EQ(j["qname"], "B.C." + other + ".leak.test");
+  EXPECT_EQ(j["qtype"], "A");
+  EXPECT_EQ(j["transport"], "tcp");
+  EXPECT_EQ(j["edns"], false);
+  EXPECT_TRUE(j["ecs"].is_null());
+  EXPECT_EQ(j["time"], "2023-11-14T22:13:21.000Z");
+  r = f.responder.respond(makeQuery("x.notatoken.leak.test", dns::kTypeA), f.client,
+                          Transport::kUdp, f.out, 1700000002000, &o);
+  EXPECT_FALSE(r.observed);
+  EXPECT_GT(r.size, 0U);
+}
+
 TEST(ServerDnsResponder, EchoesEdnsWithScopeZero) {
   Fixture f;
   dns::Edns e;

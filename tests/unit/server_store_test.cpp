@@ -245,6 +245,27 @@ TEST(ServerStore, RecorderWritesTheMemoryStoreInTheCallersThread) {
   EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 33U);
 }
 
+// The UDP loop hands over the same observations batch after batch: the memory store copies
+// them, and they stay the caller's, intact.
+TEST(ServerStore, RecorderRecordsInPlaceAndLeavesTheBatchToTheCaller) {
+  auto s = makeMemoryStore(Limits{});
+  Metrics m;
+  ASSERT_TRUE(s->create(token(1), nowMs(), 60'000).ok());
+  Recorder r(*s, m, 10);
+  std::vector<Observation> batch(4, dnsObs(token(1), nowMs()));
+  for (int round = 0; round < 3; ++round) {
+    batch[0].dns->qname = "r" + std::to_string(round) + "." + token(1) + ".leak.test";
+    r.recordInPlace(std::span(batch.data(), 3));  // the fourth is not part of it
+    ASSERT_EQ(batch.size(), 4U);
+    EXPECT_EQ(batch[0].token, token(1));
+    ASSERT_TRUE(batch[0].dns.has_value());
+  }
+  const auto rec = s->get(token(1), nowMs())->value();
+  ASSERT_EQ(rec.observations.size(), 9U);
+  EXPECT_NE(rec.observations[6].second.find("r2." + token(1)), std::string::npos);
+  EXPECT_EQ(m.observations_recorded.load(), 9U);
+}
+
 // A store whose writes wait for the test: the recorder's queue fills while it is busy.
 class GatedStore final : public Store {
  public:

@@ -379,6 +379,37 @@ TEST(WireDns, BuilderRollsBackWhatDoesNotFit) {
   EXPECT_EQ(m->answers.size(), 1U);
 }
 
+// A name written again in full (an answer's owner repeating the question) is a pointer to where
+// its labels begin; a record rolled back forgets its name, so that no later pointer leads to
+// what was cut off.
+TEST(WireDns, BuilderPointsARepeatedNameAtItsFirstCopy) {
+  std::array<std::uint8_t, 512> buf{};
+  Builder b(buf, Header{});
+  ASSERT_TRUE(b.addQuestion("Q.Leak.Test", kTypeA, kClassIn));
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(b.addAddress(Section::kAnswer, "Q.Leak.Test", 0,
+                             core::IpAddress::parse("192.0.2.1").value()));
+    EXPECT_EQ(load16(buf.data() + b.size() - 16), 0xc00c) << i;
+  }
+  auto m = parse(std::span(buf.data(), b.size()));
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  EXPECT_EQ(m->answers.size(), 30U);
+  EXPECT_EQ(m->answers[29].name, "Q.Leak.Test");
+
+  std::array<std::uint8_t, 128> small{};
+  Builder r(small, Header{}, 70);
+  ASSERT_TRUE(r.addQuestion("a.leak.test", kTypeA, kClassIn));  // 29 octets
+  // The owner (25 octets) fits, its TXT data does not: both are rolled back.
+  EXPECT_FALSE(r.addTxt(Section::kAnswer, "long-owner-name.example", 0, {"0123456789"}));
+  const auto before = r.size();
+  ASSERT_TRUE(r.addAddress(Section::kAnswer, "long-owner-name.example", 0,
+                           core::IpAddress::parse("192.0.2.1").value()));
+  EXPECT_EQ(r.size(), before + 25 + 14);  // written out, not a pointer to itself
+  auto rm = parse(std::span(small.data(), r.size()));
+  ASSERT_TRUE(rm.ok()) << rm.error().message();
+  EXPECT_EQ(rm->answers[0].name, "long-owner-name.example");
+}
+
 TEST(WireDns, NamesTypesAndRcodes) {
   EXPECT_EQ(typeName(kTypeAaaa), "AAAA");
   EXPECT_EQ(typeName(999), "TYPE999");
