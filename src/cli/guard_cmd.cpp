@@ -145,6 +145,8 @@ int runUp(const GuardArgs& a) {
     if (auto st = requireRoot(); !st) return failWith(st.error());
     auto nft = guard::NftCtx::create();
     if (!nft) return failWith(nft.error());
+    auto lock = guard::StateLock::acquire();  // a running watcher decides under it too
+    if (!lock) return failWith(lock.error());
     auto applied = guard::apply(*nft, r->config);
     if (!applied) return failWith(applied.error());
     ms = applied->apply_ms;

@@ -1,6 +1,7 @@
 #include "guard/state.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,12 +27,32 @@ std::string statePath() {
   return std::string(kStateDir) + "/net-" + std::to_string(ino) + ".json";
 }
 
-core::Status writeState(const GuardState& s) {
+namespace {
+
+core::Status makeStateDir() {
   std::error_code ec;
   fs::create_directories(kStateDir, ec);
-  if (ec)
+  if (ec) {
     return core::makeError(core::Errc::kSystem,
                            std::string("mkdir ") + kStateDir + ": " + ec.message());
+  }
+  return {};
+}
+
+}  // namespace
+
+core::Result<StateLock> StateLock::acquire() {
+  VL_TRY(makeStateDir());
+  core::UniqueFd fd(::open(kStateDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return core::sysError(std::string("open ") + kStateDir);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return core::sysError(std::string("lock ") + kStateDir);
+  }
+  return StateLock(std::move(fd));
+}
+
+core::Status writeState(const GuardState& s) {
+  VL_TRY(makeStateDir());
   auto doc = core::jsonDocument("vpnleak.guardstate/1");
   doc["config"] = toJson(s.config);
   doc["listing"] = s.listing;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "core/unique_fd.hpp"
 #include "guard/config.hpp"
 
 namespace vpnleak::guard {
@@ -28,5 +29,18 @@ core::Status writeState(const GuardState& s);
 // kNotFound when nothing was applied here (or the file was removed by `guard down`).
 core::Result<GuardState> readState();
 void removeState();
+
+// Serialises reading the recorded intent and applying rules across processes (`guard up`, the
+// watcher's restores, adoptions and endpoint updates): an exclusive flock on the state directory,
+// held until destruction. Without it a watcher finishing a restore could record its old config
+// over the intent a `guard up` had just recorded, and then undo that `guard up`.
+class StateLock {
+ public:
+  static core::Result<StateLock> acquire();
+
+ private:
+  explicit StateLock(core::UniqueFd fd) : fd_(std::move(fd)) {}
+  core::UniqueFd fd_;
+};
 
 }  // namespace vpnleak::guard

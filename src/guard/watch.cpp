@@ -39,7 +39,10 @@ class Watcher {
         monitor_(std::move(monitor)) {}
 
   core::Status start() {
-    VL_TRY(applyAll(config_));
+    {
+      VL_TRY_ASSIGN(auto lock, StateLock::acquire());
+      VL_TRY(applyAll(config_));
+    }
     if (opts_.metrics) {
       VL_TRY_ASSIGN(metrics_, MetricsServer::start(*opts_.metrics, [this] { return scrape(); }));
       log::info("guard metrics listening",
@@ -130,6 +133,9 @@ class Watcher {
     }
     // `guard up` records its config before it applies it: a different recorded config is an
     // intended change, adopted (applied again here, which gives the same table), not undone.
+    // Decided and applied under the state lock, which `guard up` holds while it records and
+    // applies: a restore never lands between its record and its rules.
+    VL_TRY_ASSIGN(auto state_lock, StateLock::acquire());
     if (auto st = readState(); st && st->config != config_) {
       if (auto adopted = applyAll(st->config); adopted) {
         base_endpoints_ = config_.endpoints;
@@ -165,6 +171,7 @@ class Watcher {
     next = normalized(std::move(next));
     if (next.endpoints == config_.endpoints) return {};
     std::lock_guard<std::mutex> lock(mu_);
+    VL_TRY_ASSIGN(auto state_lock, StateLock::acquire());
     VL_TRY(applyAll(next));
     ++m_.endpoint_updates;
     log::info("guard follows the tunnel's endpoint", {{"config", configDigest(next)}});
