@@ -172,6 +172,8 @@ class Watcher {
     if (next.endpoints == config_.endpoints) return {};
     std::lock_guard<std::mutex> lock(mu_);
     VL_TRY_ASSIGN(auto state_lock, StateLock::acquire());
+    // A `guard up` recorded since our last apply comes first: the next check adopts it.
+    if (auto st = readState(); st && st->config != config_) return {};
     VL_TRY(applyAll(next));
     ++m_.endpoint_updates;
     log::info("guard follows the tunnel's endpoint", {{"config", configDigest(next)}});
