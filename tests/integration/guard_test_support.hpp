@@ -30,18 +30,6 @@
 
 namespace vpnleak::testing {
 
-// A file path under /tmp that is removed when the test ends, however it ends.
-struct TempFile {
-  explicit TempFile(const std::string& stem) : path("/tmp/" + stem + "-" + randomHex(8)) {}
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  std::string path;
-};
-
 // What is allowed on the wire: the tunnel's own UDP to the endpoint, DHCP, DHCPv6, NDP, ARP.
 // Everything else that the client sends is a leak.
 inline std::string leakFilter(const core::Endpoint& vpn) {

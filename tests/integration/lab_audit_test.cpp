@@ -121,7 +121,8 @@ TEST_F(LabAuditTest, RogueDhcpOption121IsARouteBypass) {
 
 TEST_F(LabAuditTest, SnapshotRoundTripAndMalformedSnapshots) {
   bringUp(DnsMode::kIsp);
-  const std::string file = ::testing::TempDir() + "/snap-" + prefix_ + ".json";
+  const testing::TempFile snap_file("snap-" + prefix_);
+  const std::string& file = snap_file.path;
   auto [live, rc] = audit({"--snapshot-out", file});
   auto replay = sh({testing::vpnleakBinary(), "audit", "--json", "--snapshot-in", file});
   auto replayed = core::parseJson(replay.out, "replay");
@@ -130,7 +131,8 @@ TEST_F(LabAuditTest, SnapshotRoundTripAndMalformedSnapshots) {
   EXPECT_EQ((*replayed)["findings"], live["findings"]);
   EXPECT_EQ(replay.exit_code, rc);
 
-  const std::string bad = ::testing::TempDir() + "/bad-" + prefix_ + ".json";
+  const testing::TempFile bad_file("bad-" + prefix_);
+  const std::string& bad = bad_file.path;
   for (const char* text : {"{", R"({"schema":"vpnleak.snapshot/1","routes":[{"family":"ipv4"}]})",
                            R"({"schema":"nope"})"}) {
     sh({"sh", "-c", std::string("printf '%s' '") + text + "' > " + bad});

@@ -160,7 +160,8 @@ TEST_F(OpenVpnLab, AuditNamesTheOpenVpnEndpointAndStatusShowsNoFwmark) {
   EXPECT_EQ(status.out.find("fwmark"), std::string::npos) << status.out;
 
   // A decoy openvpn with another remote in the vpn namespace (p2p, no tun: --dev null).
-  const std::string decoy_log = ::testing::TempDir() + "/decoy-" + prefix_ + ".log";
+  const TempFile decoy_file("decoy-" + prefix_);
+  const std::string& decoy_log = decoy_file.path;
   auto decoy =
       core::spawnDaemon({"ip", "netns", "exec", plan_.netns("vpn"), "openvpn", "--dev", "null",
                          "--nobind", "--remote", "192.0.2.99", "1194", "--verb", "0"},
@@ -170,7 +171,8 @@ TEST_F(OpenVpnLab, AuditNamesTheOpenVpnEndpointAndStatusShowsNoFwmark) {
       waitFor([&] { return readFile("/proc/" + std::to_string(*decoy) + "/comm") == "openvpn\n"; },
               std::chrono::seconds(5)));
 
-  const std::string snap = ::testing::TempDir() + "/ovpn-snap-" + prefix_ + ".json";
+  const TempFile snap_file("ovpn-snap-" + prefix_);
+  const std::string& snap = snap_file.path;
   const auto r =
       inNetns(plan_.netns("client"), {vpnleakBinary(), "audit", "--json", "--snapshot-out", snap});
   EXPECT_TRUE(core::processMatches(*decoy, "openvpn")) << readFile(decoy_log);  // still running

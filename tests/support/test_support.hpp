@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,18 @@ core::ProcessResult sh(const std::vector<std::string>& argv);
 
 // A random lowercase hex string of n characters.
 std::string randomHex(std::size_t n);
+
+// A file path under /tmp that is removed when the test ends, however it ends.
+struct TempFile {
+  explicit TempFile(const std::string& stem) : path("/tmp/" + stem + "-" + randomHex(8)) {}
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  std::string path;
+};
 
 }  // namespace vpnleak::testing
 
