@@ -50,7 +50,8 @@ in_cgroup "$cg_root/$id-vpnleak" "$vpnleak" --log-level warn server --zone leak.
 pids+=($!)
 vpnleak_b=${VPNLEAK_B:-}
 if [[ -n $vpnleak_b ]]; then
-  [[ $what == dns && -x $vpnleak_b ]] || { echo "$me: VPNLEAK_B: dns only, an executable" >&2; exit 2; }
+  [[ $what == dns && -x $vpnleak_b ]] ||
+    { echo "$me: VPNLEAK_B=$vpnleak_b: expected an executable, and the dns test" >&2; exit 2; }
   cg_make "$id-b" "$pct"
   in_cgroup "$cg_root/$id-b" "$vpnleak_b" --log-level warn server --zone leak.test \
     --dns 127.0.0.1:5302 --http 127.0.0.1:8082 --answer-v4 192.0.2.10 --rrl 0 --threads 1 \

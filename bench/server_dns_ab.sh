@@ -16,9 +16,12 @@ me=$(basename "$0")
 a_bin=$1 b_bin=$2 rounds=${3:-6} secs=${4:-5} pct=${5:-25}
 [[ $(id -u) -eq 0 ]] || { echo "$me: needs root" >&2; exit 3; }
 for v in "$rounds" "$secs" "$pct"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "$me: ROUNDS, SECONDS, QUOTA must be positive" >&2; exit 2; }
+  [[ $v =~ ^[1-9][0-9]*$ ]] ||
+    { echo "$me: '$v': ROUNDS, SECONDS and QUOTA_PERCENT must be positive integers" >&2; exit 2; }
 done
-[[ -x $a_bin && -x $b_bin ]] || { echo "$me: A and B must be executables" >&2; exit 2; }
+for b in "$a_bin" "$b_bin"; do
+  [[ -x $b ]] || { echo "$me: '$b': expected an executable vpnleak (A and B)" >&2; exit 2; }
+done
 for t in taskset curl dnsperf; do
   command -v "$t" >/dev/null || { echo "$me: $t missing (scripts/deps.sh --bench)" >&2; exit 3; }
 done

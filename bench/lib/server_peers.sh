@@ -160,7 +160,7 @@ wrk_rps() { load_cpu wrk -t1 -c64 -d"${secs}s" "$1" | awk '/Requests\/sec/ {prin
 dns_queries() {
   local urls=() mode=${DNS_NAMES:-live} port=${1:-8080} out=${2:-$tmp/queries}
   [[ $mode =~ ^(live|unknown|notoken)$ ]] ||
-    { echo "$(basename "$0"): DNS_NAMES must be live, unknown or notoken" >&2; exit 2; }
+    { echo "$(basename "$0"): DNS_NAMES=$mode: expected live, unknown or notoken" >&2; exit 2; }
   for _ in $(seq 1000); do urls+=("http://127.0.0.1:$port/api/v1/tests"); done
   load_cpu curl -s -X POST "${urls[@]}" | grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4 |
     while read -r t; do

@@ -56,11 +56,6 @@ void Recorder::record(Observation obs) {
   if (wake) wake_.notify_one();
 }
 
-void Recorder::record(std::vector<Observation>& batch) {
-  recordInPlace(batch);
-  batch.clear();
-}
-
 void Recorder::recordInPlace(std::span<Observation> batch) {
   if (batch.empty()) return;
   if (inline_) {

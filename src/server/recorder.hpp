@@ -31,13 +31,10 @@ class Recorder {
   Recorder(Recorder&&) = delete;  // its thread holds this
   Recorder& operator=(Recorder&&) = delete;
 
-  // Never block on the store's I/O. The batch form takes one lock for all, moves them out and
-  // leaves batch empty (its capacity kept for the caller to reuse).
+  // Never block on the store's I/O. The batch form takes one lock for all; the observations stay
+  // the caller's to write over, their strings' capacity kept where the store copies what it keeps
+  // (the memory store does); a queued store gets them moved.
   void record(Observation obs);
-  void record(std::vector<Observation>& batch);
-  // Like the batch form, but the observations stay the caller's to write over, their strings'
-  // capacity kept where the store copies what it keeps (the memory store does); a queued store
-  // gets them moved.
   void recordInPlace(std::span<Observation> batch);
   // Waits until everything recorded so far has reached the store (tests, shutdown).
   void flush();

@@ -233,8 +233,7 @@ TEST(ServerStore, RecorderWritesTheMemoryStoreInTheCallersThread) {
   // No hand-over to the recorder thread: stored when record returns, queue bound not involved.
   for (std::size_t round = 0; round < 4; ++round) {
     std::vector<Observation> batch(8, dnsObs(token(1), nowMs()));
-    r.record(batch);
-    EXPECT_TRUE(batch.empty());
+    r.recordInPlace(batch);
     EXPECT_EQ(s->get(token(1), nowMs())->value().observations.size(), 8 * (round + 1));
   }
   r.record(obs(token(1), Kind::kHttp, 1));
@@ -314,8 +313,7 @@ TEST(ServerStore, RecorderTakesBatchesWithinItsCapacity) {
   for (int round = 0; round < 5; ++round) {
     std::vector<Observation> batch;
     for (int i = 0; i < 30; ++i) batch.push_back(dnsObs(token(1), nowMs()));
-    r.record(batch);
-    EXPECT_TRUE(batch.empty());
+    r.recordInPlace(batch);
   }
   EXPECT_EQ(m.observations_dropped.load(), 50U);
   s.open();
