@@ -7,9 +7,11 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <thread>
 
 #include "core/unique_fd.hpp"
@@ -24,6 +26,20 @@ std::vector<char*> cArgv(const std::vector<std::string>& argv) {
   for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execvp's API
   v.push_back(nullptr);
   return v;
+}
+
+// This process's environment with the NAME=value entries of extra set over it.
+std::vector<std::string> mergedEnvironment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  const auto name = [](std::string_view e) { return e.substr(0, e.find('=')); };
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {  // NOLINT: the C environment
+    const std::string_view entry(*e);
+    const bool replaced = std::any_of(extra.begin(), extra.end(),
+                                      [&](const std::string& x) { return name(x) == name(entry); });
+    if (!replaced) out.emplace_back(entry);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
 }
 
 int decodeStatus(int status) {
@@ -137,8 +153,15 @@ Status runChecked(const std::vector<std::string>& argv, const RunOptions& opts) 
                                       (first.empty() ? "" : ": " + first));
 }
 
-Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& log_path) {
+Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& log_path,
+                          const std::vector<std::string>& env) {
   if (argv.empty()) return makeError(Errc::kInternal, "spawnDaemon: empty argv");
+  for (const auto& e : env) {
+    if (e.find('=') == std::string::npos || e.front() == '=') {
+      return makeError(Errc::kInternal,
+                       "spawnDaemon: environment entry '" + e + "': expected NAME=value");
+    }
+  }
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log.valid()) return sysError("open " + log_path);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -149,6 +172,9 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
   UniqueFd status_r(status_pipe[0]);
   UniqueFd status_w(status_pipe[1]);
   auto args = cArgv(argv);
+  // Built before fork: the child of a threaded process may only make async-signal-safe calls.
+  const auto env_strings = mergedEnvironment(env);
+  auto envp = cArgv(env_strings);
   const pid_t pid = fork();
   if (pid < 0) return sysError("fork");
   if (pid == 0) {
@@ -156,7 +182,7 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
     dup2(devnull.get(), 0);
     dup2(log.get(), 1);
     dup2(log.get(), 2);
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     const int err = errno;
     [[maybe_unused]] auto n = ::write(status_w.get(), &err, sizeof(err));
     _exit(127);

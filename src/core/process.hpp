@@ -36,8 +36,10 @@ Result<ProcessResult> run(const std::vector<std::string>& argv, const RunOptions
 Status runChecked(const std::vector<std::string>& argv, const RunOptions& opts = {});
 
 // Starts a long-running program detached into its own process group, stdout/stderr appended
-// to log_path, stdin from /dev/null. Returns its pid.
-Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& log_path);
+// to log_path, stdin from /dev/null. Returns its pid. env: "NAME=value" entries set in its
+// environment on top of (or instead of) this process's.
+Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& log_path,
+                          const std::vector<std::string>& env = {});
 
 // True when pid is alive and its /proc/PID/cmdline's first word ends with expected_exe
 // (protects against killing a recycled pid).

@@ -38,8 +38,9 @@ core::Result<core::ProcessResult> LabContext::run(const std::string& ns,
 }
 
 core::Result<pid_t> LabContext::daemon(const std::string& ns, const std::string& name,
-                                       const std::vector<std::string>& argv) const {
-  auto pid = core::spawnDaemon(inNetns(ns, argv), path(name + ".log"));
+                                       const std::vector<std::string>& argv,
+                                       const std::vector<std::string>& env) const {
+  auto pid = core::spawnDaemon(inNetns(ns, argv), path(name + ".log"), env);
   if (!pid) return pid.error();
   // `ip netns exec` replaces itself with the program, so the pid is the daemon's.
   std::ofstream pids(path("pids"), std::ios::app);

@@ -29,9 +29,11 @@ class LabContext {
                     const core::RunOptions& opts = {}) const;
   core::Result<core::ProcessResult> run(const std::string& ns, const std::vector<std::string>& argv,
                                         const core::RunOptions& opts = {}) const;
-  // Starts ARGV in NS in the background, logging to DIR/NAME.log.
+  // Starts ARGV in NS in the background, logging to DIR/NAME.log; env: "NAME=value" entries
+  // added to its environment.
   core::Result<pid_t> daemon(const std::string& ns, const std::string& name,
-                             const std::vector<std::string>& argv) const;
+                             const std::vector<std::string>& argv,
+                             const std::vector<std::string>& env = {}) const;
   core::Status writeFile(const std::string& file, const std::string& content) const;
   // The first line of DIR/FILE ("" when it is missing), and that line as a number (0 when it is
   // missing or not a number): a token or a pid the lab kept.

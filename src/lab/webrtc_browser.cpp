@@ -84,11 +84,18 @@ Status startBrowser(const LabPlan& plan) {
   VL_TRY_ASSIGN(const auto test, fetchTest(plan, ctx));
   VL_TRY(ctx.writeFile("webrtc.posts", std::to_string(webrtcPosts(test)) + "\n"));
   const auto profile = ctx.path("chromium-profile");
+  // Chromium keeps its singleton socket in a directory under TMPDIR that it does not remove when
+  // it is stopped: this one is in the lab's state directory, which `lab down` removes.
+  const auto tmp = ctx.path("chromium-tmp");
   std::error_code ec;
   std::filesystem::remove_all(profile, ec);
+  std::filesystem::remove_all(tmp, ec);
+  if (!std::filesystem::create_directory(tmp, ec) || ec) {
+    return core::makeError(Errc::kEnvironment, "cannot create " + tmp + ": " + ec.message());
+  }
   const auto url = leakServerUrl(plan) + "/webrtc?token=" + test.value("token", "");
-  VL_TRY_ASSIGN(const pid_t pid,
-                ctx.daemon(plan.netns("client"), "chromium", chromiumArgv(profile, url)));
+  VL_TRY_ASSIGN(const pid_t pid, ctx.daemon(plan.netns("client"), "chromium",
+                                            chromiumArgv(profile, url), {"TMPDIR=" + tmp}));
   return ctx.writeFile("chromium.pid", std::to_string(pid) + "\n");
 }
 

@@ -217,7 +217,8 @@ TEST_F(OpenVpnLab, AuditNamesTheOpenVpnEndpointAndStatusShowsNoFwmark) {
 }
 
 TEST_F(OpenVpnLab, DownCleansUpAfterKill9OfUp) {
-  const std::string log = ::testing::TempDir() + "/lab-up-" + prefix_ + ".log";
+  const TempFile log_file("lab-up-" + prefix_ + "log");  // removed however the test ends
+  const std::string& log = log_file.path;
   // Killed while nodes are made, while certificates are made, while openvpn starts.
   for (int delay_ms : {0, 400, 900}) {
     auto pid = core::spawnDaemon(

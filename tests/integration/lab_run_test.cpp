@@ -168,9 +168,11 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
     GTEST_SKIP() << "chromium not installed: the report screenshot is not checked";
   }
   const auto png = lab.file("run.png");
-  auto shot = core::run({"chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--user-data-dir=" + lab.file("chromium"), "--screenshot=" + png,
-                         "--window-size=1200,800", "file://" + html},
+  const auto tmp = lab.file("chromium-tmp");
+  ASSERT_TRUE(std::filesystem::create_directory(tmp)) << tmp;
+  auto shot = core::run({"env", "TMPDIR=" + tmp, "chromium", "--headless=new", "--no-sandbox",
+                         "--disable-gpu", "--user-data-dir=" + lab.file("chromium"),
+                         "--screenshot=" + png, "--window-size=1200,800", "file://" + html},
                         core::RunOptions::withTimeout(std::chrono::seconds(60)));
   ASSERT_TRUE(shot.ok()) << "chromium could not be started";
   ASSERT_TRUE(std::filesystem::exists(png)) << shot->err;

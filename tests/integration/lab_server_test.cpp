@@ -2,6 +2,8 @@
 // namespace: curl, dig through the lab's unbound resolvers, a STUN client, headless Chromium.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "lab/lab.hpp"
 #include "server_test_util.hpp"
 
@@ -125,13 +127,16 @@ TEST_F(LabServer, HeadlessChromiumPostsItsCandidates) {
   ASSERT_EQ(token.size(), 32U);
   // The lab's "public" IPv6 addresses are documentation space (2001:db8::/32), which Chromium
   // ranks as private and keeps an http:// page from fetching; on the real internet the page's
-  // second-family request goes through, so the lab turns that check off.
+  // second-family request goes through, so the lab turns that check off. Its TMPDIR is the
+  // test's directory: a stopped Chromium leaves its singleton-socket directory there.
+  const std::string tmp = dir_.file("chromium-tmp");
+  ASSERT_TRUE(std::filesystem::create_directory(tmp)) << tmp;
   Daemon browser({"ip", "netns", "exec", client(), "chromium", "--headless=new", "--no-sandbox",
                   "--disable-gpu", "--no-first-run", "--user-data-dir=" + dir_.file("chromium"),
                   "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,"
                   "PrivateNetworkAccessSendPreflights",
                   base() + "/webrtc?token=" + token},
-                 dir_.file("chromium.log"));
+                 dir_.file("chromium.log"), {"TMPDIR=" + tmp});
   const bool posted = waitFor(
       [&] {
         const auto r = results(token);

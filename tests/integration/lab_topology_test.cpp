@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::randomHex;
 using testing::sh;
+using testing::TempFile;
 
 std::string uniquePrefix() { return "vlt" + randomHex(3) + "-"; }
 
@@ -128,7 +129,8 @@ TEST_F(LabTest, UpOnAnExistingLabIsExit2AndChangesNothing) {
 }
 
 TEST_F(LabTest, DownCleansUpAfterKill9OfUp) {
-  const std::string log = ::testing::TempDir() + "/lab-up-" + prefix_ + ".log";
+  const TempFile log_file("lab-up-" + prefix_ + "log");  // removed however the test ends
+  const std::string& log = log_file.path;
   for (int delay_ms : {0, 150}) {
     auto pid = core::spawnDaemon({testing::vpnleakBinary(), "lab", "up", "--prefix", prefix_}, log);
     ASSERT_TRUE(pid.ok());

@@ -68,8 +68,10 @@ class TempDir {
 // goes away (also when an assertion ends the test early).
 class Daemon {
  public:
-  Daemon(const std::vector<std::string>& argv, std::string log) : log_(std::move(log)) {
-    auto pid = core::spawnDaemon(argv, log_);
+  Daemon(const std::vector<std::string>& argv, std::string log,
+         const std::vector<std::string>& env = {})
+      : log_(std::move(log)) {
+    auto pid = core::spawnDaemon(argv, log_, env);
     if (pid) {
       pid_ = *pid;
     } else {

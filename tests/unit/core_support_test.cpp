@@ -1,5 +1,10 @@
 // Result, JSON helpers, processes: the small pieces everything else leans on.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "core/json.hpp"
 #include "core/process.hpp"
@@ -90,6 +95,29 @@ TEST(Process, DaemonIsRecognisedAndTerminated) {
   EXPECT_FALSE(processMatches(*pid, "sleep"));
   EXPECT_TRUE(haveExecutable("sh"));
   EXPECT_FALSE(haveExecutable("definitely-not-a-tool-vpnleak"));
+}
+
+TEST(Process, DaemonGetsTheExtraEnvironmentOverItsOwn) {
+  const std::string log = ::testing::TempDir() + "/daemon-env.log";
+  std::remove(log.c_str());
+  ::setenv("VL_TEST_KEPT", "kept", 1);
+  ::setenv("VL_TEST_SET", "old", 1);
+  auto pid = spawnDaemon({"sh", "-c", "echo \"$VL_TEST_KEPT $VL_TEST_SET $VL_TEST_NEW\""}, log,
+                         {"VL_TEST_SET=new", "VL_TEST_NEW=a=b"});
+  ASSERT_TRUE(pid.ok());
+  int status = 0;
+  ASSERT_EQ(::waitpid(*pid, &status, 0), *pid);
+  std::ifstream in(log);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "kept new a=b");
+  ::unsetenv("VL_TEST_KEPT");
+  ::unsetenv("VL_TEST_SET");
+  std::remove(log.c_str());
+
+  auto bad = spawnDaemon({"true"}, log, {"NOVALUE"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("'NOVALUE': expected NAME=value"), std::string::npos);
 }
 
 }  // namespace
