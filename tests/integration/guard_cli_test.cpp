@@ -2,15 +2,21 @@
 // passes `nft --check`; up/status/down and their JSON; bad input exits 2 and changes nothing;
 // replacing the table never leaves a moment without it; watch restores and stops cleanly.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <atomic>
+#include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "../support/test_support.hpp"
 #include "../unit/guard_golden_cases.hpp"
+#include "core/file.hpp"
 #include "core/json.hpp"
 #include "guard/nft.hpp"
 #include "guard/ruleset.hpp"
+#include "guard/state.hpp"
 #include "guard_test_support.hpp"
 #include "netlink/netns.hpp"
 
@@ -207,6 +213,70 @@ TEST_F(GuardNs, WatchRestoresFollowsGuardUpAndIsStoppedByDown) {
   EXPECT_FALSE(core::processMatches(*pid, "vpnleak"));
   EXPECT_EQ(ruleset().find("vpnleak"), std::string::npos);
   core::terminate(*pid, std::chrono::milliseconds(100));
+}
+
+// True once /proc/locks shows pid waiting for a flock ("N: -> FLOCK ADVISORY WRITE PID ...").
+bool waitsForFlock(pid_t pid) {
+  std::ifstream in("/proc/locks");
+  const std::string id = " " + std::to_string(pid) + " ";
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("-> FLOCK") != std::string::npos && line.find(id) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The race the state lock closes, made deterministic: the test holds the lock while the watcher
+// must restore a deleted table and a `guard up` with a new endpoint starts. Both have to wait (no
+// rules appear meanwhile); once the lock is free, whichever runs first, the `guard up` is what
+// stays in force and the watcher adopts it.
+TEST_F(GuardNs, UpAndTheWatchersRestoreWaitForTheStateLock) {
+  const TempFile watch_log("vlg-watch-lock.log");
+  const TempFile up_log("vlg-up-lock.log");
+  std::vector<std::string> argv{vpnleakBinary(), "guard", "--netns", ns->name(), "watch"};
+  argv.insert(argv.end(), kValid.begin(), kValid.end());
+  auto watcher = core::spawnDaemon(argv, watch_log.path);
+  ASSERT_TRUE(watcher.ok());
+  const auto waitUntil = [](const std::function<bool()>& cond) {
+    for (int i = 0; i < 500; ++i) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(
+      waitUntil([&] { return ruleset().find("table inet vpnleak_watch") != std::string::npos; }));
+
+  auto held = guard::StateLock::acquire();
+  ASSERT_TRUE(held.ok()) << held.error().message();
+  std::optional<guard::StateLock> lock(std::move(*held));
+  ns->mustExec({"nft", "delete", "table", "inet", "vpnleak"});
+  EXPECT_TRUE(waitUntil([&] { return waitsForFlock(*watcher); })) << "the watcher did not wait";
+  auto up = core::spawnDaemon({vpnleakBinary(), "guard", "--netns", ns->name(), "up", "--tunnel",
+                               "wg0", "--endpoint", "203.0.113.77:51820"},
+                              up_log.path);
+  ASSERT_TRUE(up.ok());
+  EXPECT_TRUE(waitUntil([&] { return waitsForFlock(*up); })) << "guard up did not wait";
+  EXPECT_EQ(ruleset().find("table inet vpnleak {"), std::string::npos)
+      << "rules were applied while the state lock was held";
+  lock.reset();
+
+  int status = -1;
+  ASSERT_EQ(::waitpid(*up, &status, 0), *up);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << core::readFile(up_log.path).value_or("");
+  const auto upsEndpoint = [&] {
+    const auto r = ruleset();
+    return r.find("203.0.113.77") != std::string::npos &&
+           r.find("203.0.113.2 ") == std::string::npos;
+  };
+  EXPECT_TRUE(waitUntil(upsEndpoint)) << ruleset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a late restore would show here
+  EXPECT_TRUE(upsEndpoint()) << "the watcher undid guard up:\n" << ruleset();
+  EXPECT_EQ(guard(*ns, {"down"}).exit_code, 0);
+  EXPECT_FALSE(core::processMatches(*watcher, "vpnleak"));
+  core::terminate(*watcher, std::chrono::milliseconds(100));
 }
 
 }  // namespace
