@@ -35,9 +35,11 @@ std::optional<dns::Edns> replyEdns(const std::optional<dns::Edns>& query, dns::R
   return e;
 }
 
-void countRcode(Metrics& m, dns::Rcode rc) {
+void countRcode(Metrics& m, DnsCounts* counts, dns::Rcode rc) {
   const auto i = static_cast<std::size_t>(rc);
-  if (i < m.dns_rcodes.size()) {
+  if (counts != nullptr) {
+    ++(i < counts->rcodes.size() ? counts->rcodes[i] : counts->badvers);
+  } else if (i < m.dns_rcodes.size()) {
     bump(m.dns_rcodes[i]);
   } else {
     bump(m.dns_badvers);
@@ -52,7 +54,8 @@ std::size_t udpLimit(const std::optional<dns::Edns>& edns) {
 }  // namespace
 
 std::size_t DnsResponder::refuseMalformed(const dns::Header& header, const dns::Message* msg,
-                                          Transport transport, wire::MutableBytes out) const {
+                                          Transport transport, wire::MutableBytes out,
+                                          DnsCounts* counts) const {
   // NOTIMP for opcodes other than QUERY, FORMERR for anything unparsable (msg null) or not one
   // question; the question is echoed only when there was exactly one.
   const auto rc = (msg != nullptr && msg->header.opcode() != dns::Opcode::kQuery)
@@ -63,7 +66,7 @@ std::size_t DnsResponder::refuseMalformed(const dns::Header& header, const dns::
   if (msg != nullptr && msg->questions.size() == 1) {
     b.addQuestion(msg->questions[0].name, msg->questions[0].qtype, msg->questions[0].qclass);
   }
-  countRcode(metrics_, rc);
+  countRcode(metrics_, counts, rc);
   return b.size();
 }
 
@@ -83,8 +86,13 @@ std::size_t DnsResponder::truncate(wire::MutableBytes response, std::size_t ques
 
 DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client,
                                  Transport transport, wire::MutableBytes out, std::int64_t now_ms,
-                                 Observation* record_into) const {
-  bump(metrics_.dns_queries[transport == Transport::kUdp ? 0 : 1]);
+                                 Observation* record_into, DnsCounts* counts) const {
+  const std::size_t via = transport == Transport::kUdp ? 0 : 1;
+  if (counts != nullptr) {
+    ++counts->queries[via];
+  } else {
+    bump(metrics_.dns_queries[via]);
+  }
   DnsOutcome result;
   auto header = dns::parseHeader(query);
   if (!header || header->qr()) {  // never answer a response: that is how loops start
@@ -96,7 +104,7 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
   const bool parsed = dns::parseInto(query, scratch).ok();
   const dns::Message* msg = parsed ? &scratch : nullptr;
   if (!parsed || msg->header.qdcount != 1 || msg->header.opcode() != dns::Opcode::kQuery) {
-    result.size = result.question_end = refuseMalformed(*header, msg, transport, out);
+    result.size = result.question_end = refuseMalformed(*header, msg, transport, out, counts);
     return result;
   }
   auto& q = scratch.questions[0];
@@ -131,7 +139,7 @@ DnsOutcome DnsResponder::respond(wire::Bytes query, const core::Endpoint& client
     bump(metrics_.dns_truncated);
     result.size = t.size();
   }
-  countRcode(metrics_, rc);
+  countRcode(metrics_, counts, rc);
   if (in_zone && record_into != nullptr) {
     result.observed = observe(q, client, transport, edns, now_ms, *record_into);
   } else if (Observation o; in_zone && observe(q, client, transport, edns, now_ms, o)) {

@@ -38,10 +38,12 @@ class DnsResponder {
   DnsResponder(ZoneConfig cfg, Metrics& metrics);
 
   // With record_into, the observation (if any) overwrites *record_into, reusing the capacity
-  // of its strings, and outcome.observed says so; without, it is outcome.observation.
+  // of its strings, and outcome.observed says so; without, it is outcome.observation. With
+  // counts, the query and its rcode are counted there (the caller flushes them into the
+  // metrics); without, in the metrics at once.
   DnsOutcome respond(wire::Bytes query, const core::Endpoint& client, Transport transport,
                      wire::MutableBytes out, std::int64_t now_ms,
-                     Observation* record_into = nullptr) const;
+                     Observation* record_into = nullptr, DnsCounts* counts = nullptr) const;
 
   // Cuts a response down to header and question with TC set (rate-limit "slip"); returns the
   // new size.
@@ -56,7 +58,7 @@ class DnsResponder {
               const std::optional<wire::dns::ClientSubnet>& ecs) const;
   [[nodiscard]] wire::dns::Soa soa() const;
   std::size_t refuseMalformed(const wire::dns::Header& header, const wire::dns::Message* msg,
-                              Transport transport, wire::MutableBytes out) const;
+                              Transport transport, wire::MutableBytes out, DnsCounts* counts) const;
   // Writes the observation of q into o when its name carries a token; false otherwise.
   bool observe(const wire::dns::Question& q, const core::Endpoint& client, Transport transport,
                const std::optional<wire::dns::Edns>& edns, std::int64_t now_ms,

@@ -32,9 +32,12 @@ struct SharedState {
   std::atomic<std::size_t> tcp_dns_connections{0};
 };
 
-// Each takes ownership of fd and runs until the io_context stops.
-void startUdpDns(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared);
-void startUdpStun(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared);
+// Each takes ownership of fd and runs until the io_context stops. UDP: answers leave through
+// send_fd when it is valid (bindSenders), else through fd.
+void startUdpDns(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared,
+                 core::UniqueFd send_fd = {});
+void startUdpStun(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared,
+                  core::UniqueFd send_fd = {});
 void startTcpDns(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared);
 void startHttp(boost::asio::io_context& ioc, core::UniqueFd fd, SharedState& shared,
                bool metrics_only);

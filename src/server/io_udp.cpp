@@ -1,5 +1,6 @@
 // UDP services (DNS and STUN): each event loop owns one SO_REUSEPORT socket and moves
-// datagrams in batches with recvmmsg/sendmmsg, answering from the address each query reached.
+// datagrams in batches with recvmmsg/sendmmsg, answering from the address each query reached,
+// through a send-only socket bound to the same address (sockets.hpp, bindSenders) when it has one.
 // A handler sees each batch as begin(), handle() per datagram, end() before the replies go out
 // (DNS hands the batch's observations to the recorder there, in one call).
 #include <netinet/in.h>
@@ -33,8 +34,12 @@ constexpr std::size_t kControl = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(si
 template <typename Handler>
 class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
  public:
-  UdpService(asio::io_context& ioc, core::UniqueFd fd, Handler handler)
-      : sock_(ioc), fd_(fd.get()), handler_(std::move(handler)) {
+  UdpService(asio::io_context& ioc, core::UniqueFd fd, core::UniqueFd send_fd, Handler handler)
+      : sock_(ioc),
+        fd_(fd.get()),
+        send_(std::move(send_fd)),
+        send_fd_(send_.valid() ? send_.get() : fd_),
+        handler_(std::move(handler)) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
@@ -106,7 +111,7 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
     handler_.end();
     unsigned sent = 0;
     while (sent < m) {  // a full send buffer drops the rest: UDP answers are best effort
-      const int k = ::sendmmsg(fd_, out_hdr_.data() + sent, m - sent, MSG_DONTWAIT);
+      const int k = ::sendmmsg(send_fd_, out_hdr_.data() + sent, m - sent, MSG_DONTWAIT);
       if (k <= 0) break;
       sent += static_cast<unsigned>(k);
     }
@@ -144,6 +149,8 @@ class UdpService : public std::enable_shared_from_this<UdpService<Handler>> {
 
   asio::ip::udp::socket sock_;
   int fd_;
+  core::UniqueFd send_;  // sends the answers where given (bindSenders)
+  int send_fd_;          // send_ or fd_
   bool v6_ = false;
   bool wildcard_ = false;
   Handler handler_;
@@ -170,7 +177,8 @@ class DnsHandler {
   void begin() { now_ms_ = nowMs(); }  // one clock read per batch: they arrived together
 
   std::size_t handle(wire::Bytes in, const core::Endpoint& peer, wire::MutableBytes out) {
-    auto o = shared_.dns->respond(in, peer, Transport::kUdp, out, now_ms_, &pending_[used_]);
+    auto o =
+        shared_.dns->respond(in, peer, Transport::kUdp, out, now_ms_, &pending_[used_], &counts_);
     if (o.observed) ++used_;
     if (o.size == 0 || !limiter_.enabled()) return o.size;
     switch (limiter_.check(peer.address, monotonicNs())) {
@@ -189,6 +197,7 @@ class DnsHandler {
   // Before the answers leave: a client that reads its results after an answer finds the query
   // stored (memory) or queued for the store.
   void end() {
+    counts_.flush(*shared_.metrics);
     shared_.recorder->recordInPlace(std::span(pending_.data(), used_));
     used_ = 0;
   }
@@ -201,6 +210,7 @@ class DnsHandler {
   // capacity, so recording a query allocates nothing.
   std::vector<Observation> pending_;
   std::size_t used_ = 0;
+  DnsCounts counts_;  // this batch's queries and rcodes, flushed by end()
 };
 
 class StunHandler {
@@ -218,12 +228,18 @@ class StunHandler {
 
 }  // namespace
 
-void startUdpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
-  std::make_shared<UdpService<DnsHandler>>(ioc, std::move(fd), DnsHandler(shared))->start();
+void startUdpDns(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared,
+                 core::UniqueFd send_fd) {
+  std::make_shared<UdpService<DnsHandler>>(ioc, std::move(fd), std::move(send_fd),
+                                           DnsHandler(shared))
+      ->start();
 }
 
-void startUdpStun(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared) {
-  std::make_shared<UdpService<StunHandler>>(ioc, std::move(fd), StunHandler(shared))->start();
+void startUdpStun(asio::io_context& ioc, core::UniqueFd fd, SharedState& shared,
+                  core::UniqueFd send_fd) {
+  std::make_shared<UdpService<StunHandler>>(ioc, std::move(fd), std::move(send_fd),
+                                            StunHandler(shared))
+      ->start();
 }
 
 }  // namespace vpnleak::server

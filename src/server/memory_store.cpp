@@ -10,9 +10,12 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "server/store.hpp"
+#include "server/token.hpp"
 
 namespace vpnleak::server {
 
@@ -125,6 +128,42 @@ std::pair<Kind, std::string> unpack(std::string_view& in) {
   return {kind, std::string(takeText(in, take<std::uint32_t>(in)))};
 }
 
+// A token as the map's key, held inline: a 32-character token is too long for std::string's
+// own buffer, so a string key costs a lookup one more cache miss (the key's text) and a copy one
+// more allocation. Tokens are 32 hex digits (isToken); a longer string is no key at all.
+struct Key {
+  std::array<char, kTokenLength> text{};  // zero past size: == compares the whole array
+  std::uint8_t size = 0;
+
+  // Word by word, without branches: a call to memcmp would cost more than the comparison.
+  friend bool operator==(const Key& a, const Key& b) {
+    static_assert(kTokenLength % sizeof(std::uint64_t) == 0);
+    std::uint64_t diff = a.size ^ b.size;
+    for (std::size_t i = 0; i < kTokenLength; i += sizeof(std::uint64_t)) {
+      std::uint64_t x = 0;
+      std::uint64_t y = 0;
+      std::memcpy(&x, a.text.data() + i, sizeof x);
+      std::memcpy(&y, b.text.data() + i, sizeof y);
+      diff |= x ^ y;
+    }
+    return diff == 0;
+  }
+};
+
+struct KeyHash {
+  std::size_t operator()(const Key& k) const noexcept {
+    return std::hash<std::string_view>{}(std::string_view(k.text.data(), k.size));
+  }
+};
+
+std::optional<Key> keyOf(std::string_view token) {
+  if (token.size() > kTokenLength) return std::nullopt;
+  Key k;
+  std::memcpy(k.text.data(), token.data(), token.size());
+  k.size = static_cast<std::uint8_t>(token.size());
+  return k;
+}
+
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(const Limits& limits) : limits_(limits) {}
@@ -133,14 +172,16 @@ class MemoryStore final : public Store {
   [[nodiscard]] bool appendsInline() const override { return true; }
 
   core::Status create(const std::string& token, std::int64_t now_ms, std::int64_t ttl_ms) override {
+    const auto key = keyOf(token);
+    if (!key) return core::makeError(core::Errc::kInvalidArgument, "test token too long");
     const std::lock_guard lock(mu_);
     dropExpired(now_ms);
     while (!order_.empty() && tests_.size() >= limits_.max_tests) dropOldest();
-    if (tests_.contains(token)) {
+    if (tests_.contains(*key)) {
       return core::makeError(core::Errc::kExists, "test token already exists");
     }
-    tests_.emplace(token, Entry{now_ms, now_ms + ttl_ms, {}, 0});
-    order_.push_back(Queued{token, now_ms + ttl_ms});
+    tests_.emplace(*key, Entry{now_ms, now_ms + ttl_ms, {}, 0});
+    order_.push_back(Queued{*key, now_ms + ttl_ms});
     return {};
   }
 
@@ -171,10 +212,12 @@ class MemoryStore final : public Store {
 
   core::Result<std::optional<TestRecord>> get(const std::string& token,
                                               std::int64_t now_ms) override {
+    const auto key = keyOf(token);
+    if (!key) return std::optional<TestRecord>{};
     Entry copy;
     {
       const std::lock_guard lock(mu_);
-      const auto it = tests_.find(token);
+      const auto it = tests_.find(*key);
       if (it == tests_.end() || it->second.expires_ms <= now_ms) {
         return std::optional<TestRecord>{};
       }
@@ -211,17 +254,19 @@ class MemoryStore final : public Store {
   // A test's names are usually asked together, so the next observation most likely belongs to
   // the test of the one before, also across batches: that test is remembered (elements of an
   // unordered_map keep their address until erased, and dropOldest forgets it).
-  Entry* find(const std::string& token) {
-    if (last_ == nullptr || last_token_ != token) {
-      const auto it = tests_.find(token);
+  Entry* find(std::string_view token) {
+    const auto key = keyOf(token);
+    if (!key) return nullptr;
+    if (last_ == nullptr || !(last_key_ == *key)) {
+      const auto it = tests_.find(*key);
       last_ = it == tests_.end() ? nullptr : &it->second;
-      last_token_ = token;
+      last_key_ = *key;
     }
     return last_;
   }
 
   void dropOldest() {
-    const auto it = tests_.find(order_.front().token);
+    const auto it = tests_.find(order_.front().key);
     if (it != tests_.end()) {
       observations_ -= it->second.count;
       tests_.erase(it);
@@ -237,14 +282,14 @@ class MemoryStore final : public Store {
 
   Limits limits_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> tests_;
+  std::unordered_map<Key, Entry, KeyHash> tests_;
   struct Queued {
-    std::string token;
+    Key key;
     std::int64_t expires_ms;
   };
   std::deque<Queued> order_;  // creation order, which is also expiry order
   std::size_t observations_ = 0;
-  std::string last_token_;  // find's memory
+  Key last_key_;  // find's memory
   Entry* last_ = nullptr;
 };
 

@@ -40,4 +40,24 @@ struct Metrics {
   [[nodiscard]] std::string render(std::int64_t store_tests = -1) const;
 };
 
+// A loop's own DNS counts for one batch of queries: plain additions per query, added to the
+// shared counters by flush() once per batch (one locked add per counter touched, not two per
+// query). Whoever owns one flushes it before the batch's answers leave.
+struct DnsCounts {
+  std::array<std::uint64_t, 2> queries{};  // as Metrics::dns_queries
+  std::array<std::uint64_t, 6> rcodes{};   // as Metrics::dns_rcodes
+  std::uint64_t badvers = 0;
+
+  void flush(Metrics& m) {
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      if (queries[i] != 0) bump(m.dns_queries[i], queries[i]);
+    }
+    for (std::size_t i = 0; i < rcodes.size(); ++i) {
+      if (rcodes[i] != 0) bump(m.dns_rcodes[i], rcodes[i]);
+    }
+    if (badvers != 0) bump(m.dns_badvers, badvers);
+    *this = DnsCounts{};
+  }
+};
+
 }  // namespace vpnleak::server

@@ -19,18 +19,30 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The sockets of one listener: fds[i] belongs to loop i.
+// The sockets of one listener: fds[i] belongs to loop i, and for UDP senders[i] (when the
+// kernel took the steering program; else there are none and answers leave through fds[i]).
 struct Listener {
   enum class Service { kHttp, kDnsUdp, kDnsTcp, kStun, kMetrics } service;
   core::Endpoint endpoint;
   std::vector<core::UniqueFd> fds;
+  std::vector<core::UniqueFd> senders;
 };
 
 core::Status bindAll(ServerConfig& cfg, std::vector<Listener>& out) {
   using S = Listener::Service;
   auto add = [&](S s, core::Endpoint& ep, SocketKind kind, unsigned n) -> core::Status {
     VL_TRY_ASSIGN(auto fds, bindListeners(ep, kind, n));
-    out.push_back(Listener{s, ep, std::move(fds)});
+    std::vector<core::UniqueFd> senders;
+    if (kind == SocketKind::kUdp) {
+      auto bound = bindSenders(ep, fds);
+      if (bound) {
+        senders = std::move(*bound);
+      } else {
+        log::warn("answers leave through the receiving sockets",
+                  {{"error", bound.error().message()}});
+      }
+    }
+    out.push_back(Listener{s, ep, std::move(fds), std::move(senders)});
     return {};
   };
   for (auto& ep : cfg.dns) {
@@ -52,15 +64,16 @@ std::string joined(const std::vector<core::Endpoint>& eps) {
 void attach(asio::io_context& ioc, Listener& l, std::size_t i, SharedState& shared) {
   if (i >= l.fds.size()) return;
   using S = Listener::Service;
+  core::UniqueFd sender = i < l.senders.size() ? std::move(l.senders[i]) : core::UniqueFd();
   switch (l.service) {
     case S::kDnsUdp:
-      startUdpDns(ioc, std::move(l.fds[i]), shared);
+      startUdpDns(ioc, std::move(l.fds[i]), shared, std::move(sender));
       break;
     case S::kDnsTcp:
       startTcpDns(ioc, std::move(l.fds[i]), shared);
       break;
     case S::kStun:
-      startUdpStun(ioc, std::move(l.fds[i]), shared);
+      startUdpStun(ioc, std::move(l.fds[i]), shared, std::move(sender));
       break;
     case S::kHttp:
       startHttp(ioc, std::move(l.fds[i]), shared, false);

@@ -1,12 +1,14 @@
 #include "server/sockets.hpp"
 
 #include <grp.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/sockaddr.hpp"
@@ -18,6 +20,33 @@ namespace {
 int sockType(SocketKind kind) { return kind == SocketKind::kUdp ? SOCK_DGRAM : SOCK_STREAM; }
 
 void setInt(int fd, int level, int opt, int v) { ::setsockopt(fd, level, opt, &v, sizeof v); }
+
+// A classic BPF statement; k may be one of the negative SKF_ offsets.
+sock_filter stmt(int code, std::int64_t k) {
+  return sock_filter{static_cast<std::uint16_t>(code), 0, 0, static_cast<std::uint32_t>(k)};
+}
+
+// Which receiver (0..count-1) takes a datagram: (source address ^ source port) % count, read
+// from the network header (IPv4: its length from IHL; IPv6: UDP right after the fixed header).
+// A load past the packet's end ends the program with 0: the first receiver.
+std::vector<sock_filter> receiverChoice(bool v6, unsigned count) {
+  if (count <= 1) return {stmt(BPF_RET | BPF_K, 0)};
+  std::vector<sock_filter> p;
+  if (v6) {
+    p.push_back(stmt(BPF_LD | BPF_H | BPF_ABS, SKF_NET_OFF + 40));  // source port
+    p.push_back(stmt(BPF_MISC | BPF_TAX, 0));
+    p.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 20));  // source, last 32 bits
+  } else {
+    p.push_back(stmt(BPF_LDX | BPF_B | BPF_MSH, SKF_NET_OFF));  // X = header length
+    p.push_back(stmt(BPF_LD | BPF_H | BPF_IND, SKF_NET_OFF));   // source port
+    p.push_back(stmt(BPF_MISC | BPF_TAX, 0));
+    p.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12));  // source address
+  }
+  p.push_back(stmt(BPF_ALU | BPF_XOR | BPF_X, 0));
+  p.push_back(stmt(BPF_ALU | BPF_MOD | BPF_K, count));
+  p.push_back(stmt(BPF_RET | BPF_A, 0));
+  return p;
+}
 
 core::Result<core::UniqueFd> openBound(const core::Endpoint& ep, SocketKind kind, bool reuseport) {
   const int family = ep.address.isV4() ? AF_INET : AF_INET6;
@@ -86,6 +115,24 @@ core::Result<std::vector<core::UniqueFd>> bindListeners(core::Endpoint& ep, Sock
     fds.push_back(std::move(fd));
   }
   return fds;
+}
+
+core::Result<std::vector<core::UniqueFd>> bindSenders(
+    const core::Endpoint& ep, const std::vector<core::UniqueFd>& receivers) {
+  std::vector<core::UniqueFd> senders;
+  if (receivers.empty()) return senders;
+  auto program = receiverChoice(!ep.address.isV4(), static_cast<unsigned>(receivers.size()));
+  const sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+  if (::setsockopt(receivers.front().get(), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+                   sizeof prog) != 0) {
+    return core::sysError("cannot steer udp " + ep.toString() + " to its receiving sockets");
+  }
+  for (std::size_t i = 0; i < receivers.size(); ++i) {
+    VL_TRY_ASSIGN(core::UniqueFd fd, openBound(ep, SocketKind::kUdp, true));
+    setInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 0);  // the kernel's minimum: it never receives
+    senders.push_back(std::move(fd));
+  }
+  return senders;
 }
 
 core::Status dropPrivileges(const std::string& user) {

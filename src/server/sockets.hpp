@@ -23,6 +23,17 @@ enum class SocketKind { kUdp, kTcp };
 core::Result<std::vector<core::UniqueFd>> bindListeners(core::Endpoint& ep, SocketKind kind,
                                                         unsigned count);
 
+// UDP: one send-only socket per receiving socket, bound to the same address and port in the
+// receivers' SO_REUSEPORT group (bindListeners made them, all of them: call it right after). A
+// classic BPF program attached to the group first makes the kernel choose among the receivers
+// only, by the datagram's source address and port (one sender stays on one loop, as with the
+// kernel's own choice), so no datagram ever waits on a send-only socket. Why: every datagram
+// sent wakes the wait queue of its socket when its buffer is freed (write space); on a socket
+// the event loop polls, that is an epoll callback per answer (~4% of the DNS path's CPU), on a
+// socket nobody polls, nothing.
+core::Result<std::vector<core::UniqueFd>> bindSenders(const core::Endpoint& ep,
+                                                      const std::vector<core::UniqueFd>& receivers);
+
 // setgroups/setgid/setuid to `user`; afterwards regaining root must fail. A no-op when already
 // running as that user; kEnvironment when not root and asked to become someone else.
 core::Status dropPrivileges(const std::string& user);

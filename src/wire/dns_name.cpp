@@ -1,5 +1,6 @@
 // DNS names: reading (with compression), encoding, comparison.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -24,27 +25,28 @@ constexpr auto kPlain = [] {
   return t;
 }();
 
-// Printable bytes are appended in runs (a name is read for every DNS packet the monitor reports).
-void appendEscaped(std::string& out, Bytes label) {
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < label.size(); ++i) {
-    const std::uint8_t c = label[i];
-    if (kPlain[c]) continue;
-    out.append(reinterpret_cast<const char*>(label.data()) + run, i - run);
-    run = i + 1;
-    out += '\\';
+// A label in presentation form at out (room for 4 characters an octet); returns the end.
+char* escapeLabel(Bytes label, char* out) {
+  for (const std::uint8_t c : label) {
+    if (kPlain[c]) {
+      *out++ = static_cast<char>(c);
+      continue;
+    }
+    *out++ = '\\';
     if (c == '.' || c == '\\') {
-      out += static_cast<char>(c);
+      *out++ = static_cast<char>(c);
     } else {
-      out += static_cast<char>('0' + c / 100);
-      out += static_cast<char>('0' + (c / 10) % 10);
-      out += static_cast<char>('0' + c % 10);
+      *out++ = static_cast<char>('0' + c / 100);
+      *out++ = static_cast<char>('0' + (c / 10) % 10);
+      *out++ = static_cast<char>('0' + c % 10);
     }
   }
-  out.append(reinterpret_cast<const char*>(label.data()) + run, label.size() - run);
+  return out;
 }
 
 constexpr std::size_t kNameReserve = 64;
+// The longest presentation form: at most 254 octets of labels and lengths, each octet \DDD.
+constexpr std::size_t kMaxNameText = 4 * kMaxNameWire;
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -58,6 +60,10 @@ Result<NameRead> readName(Bytes packet, std::size_t offset) {
 
 Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& name) {
   name.clear();
+  // The text is gathered here and copied into name once (a name is read for every DNS packet
+  // the server answers and the monitor reports), not appended label by label.
+  std::array<char, kMaxNameText> text;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  char* end = text.data();
   std::size_t next = 0;
   std::size_t pos = offset;
   std::size_t lowest = offset;  // pointers must go strictly below this: guarantees termination
@@ -78,18 +84,18 @@ Result<std::size_t> readNameInto(Bytes packet, std::size_t offset, std::string& 
     }
     if ((len & 0xc0) != 0) return malformed("unsupported label type", pos);
     if (len == 0) {
+      const auto size = static_cast<std::size_t>(end - text.data());
+      // One allocation for a usual name (a test token's is ~45 characters), then reused.
+      if (size > name.capacity()) name.reserve(std::max(size, kNameReserve));
+      name.assign(text.data(), size);
       if (!jumped) next = pos + 1;
       return next;
     }
     if (pos + 1 + len > packet.size()) return malformed("label runs past the end", pos);
     wire_len += 1U + len;
     if (wire_len > kMaxNameWire) return malformed("name longer than 255 octets", offset);
-    // One allocation for a usual name (a test token's is ~45 characters), not 15 -> 30 -> 60.
-    if (const std::size_t need = name.size() + 1U + len; need > name.capacity()) {
-      name.reserve(std::max<std::size_t>({need, 2 * name.capacity(), kNameReserve}));
-    }
-    if (!name.empty()) name += '.';
-    appendEscaped(name, packet.subspan(pos + 1, len));
+    if (end != text.data()) *end++ = '.';
+    end = escapeLabel(packet.subspan(pos + 1, len), end);
     pos += 1U + len;
   }
 }

@@ -237,5 +237,26 @@ TEST(ServerDnsResponder, CountsResponsesByRcode) {
   EXPECT_EQ(f.metrics.dns_rcodes[5].load(), 1U);
 }
 
+TEST(ServerDnsResponder, CountsIntoTheCallersCountersUntilTheyAreFlushed) {
+  Fixture f;
+  DnsCounts counts;
+  dns::Edns v1;
+  v1.version = 1;
+  for (const auto& q : {makeQuery("a.leak.test", dns::kTypeA), makeQuery("example.com", 1),
+                        makeQuery("a.leak.test", dns::kTypeA, v1), Buf(12, 0)}) {
+    f.responder.respond(q, f.client, Transport::kUdp, f.out, 0, nullptr, &counts);
+  }
+  EXPECT_EQ(f.metrics.dns_queries[0].load(), 0U);  // nothing shared before the flush
+  EXPECT_EQ(counts.queries[0], 4U);
+  counts.flush(f.metrics);
+  counts.flush(f.metrics);  // a second flush adds nothing
+  EXPECT_EQ(f.metrics.dns_queries[0].load(), 4U);
+  EXPECT_EQ(f.metrics.dns_queries[1].load(), 0U);
+  EXPECT_EQ(f.metrics.dns_rcodes[0].load(), 1U);  // NOERROR
+  EXPECT_EQ(f.metrics.dns_rcodes[1].load(), 1U);  // FORMERR: no question
+  EXPECT_EQ(f.metrics.dns_rcodes[5].load(), 1U);  // REFUSED
+  EXPECT_EQ(f.metrics.dns_badvers.load(), 1U);
+}
+
 }  // namespace
 }  // namespace vpnleak::server

@@ -183,6 +183,38 @@ TEST(ServerStore, MemoryForgetsADroppedTestBetweenBatches) {
   EXPECT_EQ(rec.observations[2], std::make_pair(Kind::kWebrtc, std::string(R"({"n":8})")));
 }
 
+// The memory store keys tests by their text held inline: tokens that differ in one octet
+// (first, last, or only in length) are different tests, and a string longer than a token
+// cannot be created nor found.
+TEST(ServerStore, MemoryKeysTestsByEveryOctetOfTheToken) {
+  auto s = makeMemoryStore(Limits{});
+  std::string first = token(7);
+  std::string last = token(7);
+  first.front() = 'f';
+  last.back() = 'e';
+  const std::string shorter = token(7).substr(1);
+  for (const auto& t : {token(7), first, last, shorter, std::string("a"), std::string("a\0", 2)}) {
+    ASSERT_TRUE(s->create(t, 0, 1000).ok()) << t;
+  }
+  EXPECT_FALSE(s->create(token(7), 0, 1000).ok());  // exists
+  EXPECT_EQ(*append(*s,
+                    {dnsObs(token(7), 1), dnsObs(first, 2), dnsObs(first, 3), dnsObs(last, 4),
+                     dnsObs(shorter, 5), dnsObs(token(7), 6), dnsObs(token(8), 7)},
+                    1),
+            6U);
+  EXPECT_EQ(s->get(token(7), 1)->value().observations.size(), 2U);
+  EXPECT_EQ(s->get(first, 1)->value().observations.size(), 2U);
+  EXPECT_EQ(s->get(last, 1)->value().observations.size(), 1U);
+  EXPECT_EQ(s->get(shorter, 1)->value().observations.size(), 1U);
+  EXPECT_EQ(s->get(std::string("a\0", 2), 1)->value().observations.size(), 0U);
+  EXPECT_FALSE(s->get("b", 1)->has_value());
+  const std::string longer = token(7) + "0";
+  EXPECT_FALSE(s->create(longer, 0, 1000).ok());
+  EXPECT_FALSE(s->get(longer, 1)->has_value());
+  EXPECT_EQ(*append(*s, {dnsObs(longer, 8)}, 1), 0U);
+  EXPECT_EQ(s->size(), 6);
+}
+
 TEST(ServerStore, MemoryExpiresByTtl) {
   auto s = makeMemoryStore(Limits{});
   ASSERT_TRUE(s->create(token(1), 0, 100).ok());
@@ -366,6 +398,28 @@ TEST(ServerToken, DrawsAndRecognisesTokens) {
   EXPECT_EQ(tokenFromName("q." + a->substr(1) + "g.leak.test", "leak.test"), "");
   EXPECT_EQ(tokenFromName("q." + *a, ""), *a);
   EXPECT_EQ(randomHex(5)->size(), 5U);
+}
+
+TEST(ServerToken, TakesEveryHexDigitOfEitherCaseAndNothingElse) {
+  // Every octet in every position of the token: a hex digit is taken lowercased, anything else
+  // makes the name carry no token (the lookup table against the character classes).
+  const std::string base(kTokenLength, '0');
+  std::string into = "left over";
+  for (std::size_t at = 0; at < kTokenLength; ++at) {
+    for (int c = 0; c < 256; ++c) {
+      std::string label = base;
+      label[at] = static_cast<char>(c);
+      const bool hex = std::isxdigit(c) != 0;
+      std::string want = base;
+      want[at] = static_cast<char>(std::tolower(c));
+      EXPECT_EQ(tokenFromName("q." + label + ".leak.test", "leak.test"), hex ? want : "")
+          << "octet " << c << " at " << at;
+      ASSERT_EQ(tokenFromNameInto(label + ".leak.test", "leak.test", into), hex);
+      if (hex) {
+        EXPECT_EQ(into, want);
+      }
+    }
+  }
 }
 
 }  // namespace

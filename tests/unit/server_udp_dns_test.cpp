@@ -1,5 +1,6 @@
 // The UDP DNS loop over loopback: once a client has its answers, /metrics counts every query
-// of many batches and its rcode exactly.
+// of many batches and its rcode exactly, and every answer (sent through the loop's send-only
+// socket) comes from the address asked.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -41,8 +42,10 @@ TEST(ServerUdpDns, MetricsCountEveryQueryOfEveryBatchExactly) {
   auto ep = core::Endpoint::parse("127.0.0.1:0").value();
   auto fds = bindListeners(ep, SocketKind::kUdp, 1);
   ASSERT_TRUE(fds.ok()) << fds.error().message();
+  auto senders = bindSenders(ep, *fds);
+  ASSERT_TRUE(senders.ok()) << senders.error().message();
   boost::asio::io_context ioc;
-  startUdpDns(ioc, std::move((*fds)[0]), shared);
+  startUdpDns(ioc, std::move((*fds)[0]), shared, std::move((*senders)[0]));
   std::thread loop([&ioc] { ioc.run(); });
 
   const core::UniqueFd client(::socket(AF_INET, SOCK_DGRAM, 0));
@@ -63,7 +66,14 @@ TEST(ServerUdpDns, MetricsCountEveryQueryOfEveryBatchExactly) {
         ::sendto(client.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len),
         static_cast<ssize_t>(q.size()));
     if ((i + 1) % kBurst != 0) continue;
-    while (answers < i + 1 && ::recv(client.get(), in.data(), in.size(), 0) > 0) ++answers;
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    while (answers < i + 1 && ::recvfrom(client.get(), in.data(), in.size(), 0,
+                                         reinterpret_cast<sockaddr*>(&from), &from_len) > 0) {
+      ++answers;
+      EXPECT_EQ(endpointFrom(reinterpret_cast<sockaddr*>(&from)), ep);  // sent by the sender
+      from_len = sizeof from;
+    }
   }
   EXPECT_EQ(answers, kQueries);
   EXPECT_EQ(metrics.dns_queries[0].load(), static_cast<std::uint64_t>(answers));

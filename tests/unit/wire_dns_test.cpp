@@ -94,6 +94,34 @@ TEST(WireDns, EscapesUnprintableBytes) {
   EXPECT_EQ(*wire, (Bytes8{3, 'a', 0, ' ', 0}));
 }
 
+// The longest name, every octet escaped: the longest presentation form there is (1,003
+// characters), read whole and back to the same wire form; one octet more is malformed.
+TEST(WireDns, ReadsTheLongestNameEveryOctetEscaped) {
+  Bytes8 wire;
+  std::string text;
+  for (const std::size_t len : {63U, 63U, 63U, 61U}) {
+    if (!text.empty()) text += '.';
+    wire.push_back(static_cast<std::uint8_t>(len));
+    for (std::size_t i = 0; i < len; ++i) {
+      const auto c = static_cast<std::uint8_t>(i % 3 == 0 ? 0 : (i % 3 == 1 ? '.' : 0xff));
+      wire.push_back(c);
+      text += c == '.' ? std::string("\\.") : std::string(c == 0 ? "\\000" : "\\255");
+    }
+  }
+  wire.push_back(0);
+  ASSERT_EQ(wire.size(), kMaxNameWire);
+  std::string name = "left over";
+  auto next = readNameInto(wire, 0, name);
+  ASSERT_TRUE(next.ok()) << next.error().message();
+  EXPECT_EQ(*next, kMaxNameWire);
+  EXPECT_EQ(name, text);
+  EXPECT_EQ(*encodeName(name), wire);
+  wire.back() = 1;  // a fifth label of one octet: 257 octets
+  wire.push_back(7);
+  wire.push_back(0);
+  EXPECT_FALSE(readNameInto(wire, 0, name).ok());
+}
+
 TEST(WireDns, ParsesEdnsWithClientSubnet) {
   Pkt p;
   p.header(7, 0x0100, 1, 0, 0, 1).name("t.leak.test").u16(kTypeA).u16(1);
