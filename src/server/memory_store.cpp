@@ -173,7 +173,11 @@ class MemoryStore final : public Store {
 
   core::Status create(const std::string& token, std::int64_t now_ms, std::int64_t ttl_ms) override {
     const auto key = keyOf(token);
-    if (!key) return core::makeError(core::Errc::kInvalidArgument, "test token too long");
+    if (!key) {
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "test token '" + token + "': expected at most " +
+                                 std::to_string(kTokenLength) + " characters");
+    }
     const std::lock_guard lock(mu_);
     dropExpired(now_ms);
     while (!order_.empty() && tests_.size() >= limits_.max_tests) dropOldest();

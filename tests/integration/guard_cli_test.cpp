@@ -238,12 +238,9 @@ TEST_F(GuardNs, UpAndTheWatchersRestoreWaitForTheStateLock) {
   argv.insert(argv.end(), kValid.begin(), kValid.end());
   auto watcher = core::spawnDaemon(argv, watch_log.path);
   ASSERT_TRUE(watcher.ok());
+  // lab::waitUntil (the lab's poll-until helper) with the 5 s these waits allow.
   const auto waitUntil = [](const std::function<bool()>& cond) {
-    for (int i = 0; i < 500; ++i) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+    return lab::waitUntil(cond, std::chrono::seconds(5));
   };
   ASSERT_TRUE(
       waitUntil([&] { return ruleset().find("table inet vpnleak_watch") != std::string::npos; }));

@@ -209,7 +209,11 @@ TEST(ServerStore, MemoryKeysTestsByEveryOctetOfTheToken) {
   EXPECT_EQ(s->get(std::string("a\0", 2), 1)->value().observations.size(), 0U);
   EXPECT_FALSE(s->get("b", 1)->has_value());
   const std::string longer = token(7) + "0";
-  EXPECT_FALSE(s->create(longer, 0, 1000).ok());
+  const auto refused = s->create(longer, 0, 1000);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("'" + longer + "': expected at most 32 characters"),
+            std::string::npos)
+      << refused.error().message();
   EXPECT_FALSE(s->get(longer, 1)->has_value());
   EXPECT_EQ(*append(*s, {dnsObs(longer, 8)}, 1), 0U);
   EXPECT_EQ(s->size(), 6);
