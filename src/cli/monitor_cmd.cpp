@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "cli/app.hpp"
 #include "monitor/event_line.hpp"
@@ -15,6 +17,7 @@
 #include "monitor/metrics_http.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/output.hpp"
+#include "monitor/pcapng_writer.hpp"
 
 namespace vpnleak::cli {
 
@@ -28,6 +31,7 @@ struct MonitorArgs {
   int gap_ms = 1000;
   bool json = false;
   std::string metrics;
+  std::string write;
   std::string direction = "out";
   bool immediate = false;
   bool prefilter = false;
@@ -72,16 +76,19 @@ class StopOnSignals {
 // silently.
 class StdoutSink : public monitor::EventSink {
  public:
-  StdoutSink(const monitor::MonitorOptions& o, bool json)
-      : opts_(o), json_(json), out_(STDOUT_FILENO) {
+  // pcap, when given, also receives every leaked frame (--write).
+  StdoutSink(const monitor::MonitorOptions& o, bool json, monitor::PcapngWriter* pcap)
+      : opts_(o), json_(json), pcap_(pcap), out_(STDOUT_FILENO) {
     std::fflush(stdout);  // nothing else writes to stdout, but stdio goes first if it did
   }
 
   void started(const std::vector<monitor::SourceInfo>& sources) override {
+    if (pcap_ != nullptr) pcap_->begin(sources);
     json_ ? jsonLine(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
     flush();
   }
   void leak(const monitor::LeakEvent& e) override {
+    if (pcap_ != nullptr) pcap_->packet(e.source_index, e.ts, e.frame, e.frame_length);
     if (json_) {
       char* at = out_.room(leak_lines_.maxSize(e));
       out_.commit(leak_lines_.write(at, e));
@@ -96,6 +103,7 @@ class StdoutSink : public monitor::EventSink {
   void flush() override {
     if (out_.buffered() > 0) out_.flush();
     if (out_.error() != 0) g_stop.store(true);  // nothing more can be shown: end the capture
+    if (pcap_ != nullptr && (!pcap_->flush() || pcap_->error() != 0)) g_stop.store(true);
   }
   void summary(const monitor::Summary& s) {
     if (json_) {
@@ -120,6 +128,7 @@ class StdoutSink : public monitor::EventSink {
   }
   const monitor::MonitorOptions& opts_;
   bool json_;
+  monitor::PcapngWriter* pcap_;
   monitor::LeakLineWriter leak_lines_;
   monitor::FdOutput out_;
 };
@@ -148,6 +157,20 @@ core::Result<monitor::MonitorOptions> buildOptions(const MonitorArgs& a) {
   return o;
 }
 
+// The --write file, opened before the capture (a path that cannot be written is bad input) but
+// truncated only once every source is open. It must not be one of the --read files.
+core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
+  for (const auto& f : a.files) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(a.write, f, ec)) {
+      return core::makeError(
+          core::Errc::kInvalidArgument,
+          "--write '" + a.write + "' is also read (--read '" + f + "'): expected another file");
+    }
+  }
+  return monitor::PcapngWriter::open(a.write);
+}
+
 int runMonitorCommand(const MonitorArgs& a) {
   auto opts = buildOptions(a);
   if (!opts) return fail(opts.error().exitCode(), opts.error().message());
@@ -164,11 +187,18 @@ int runMonitorCommand(const MonitorArgs& a) {
     if (!server) return fail(server.error().exitCode(), server.error().message());
     metrics = std::move(*server);
   }
-  StdoutSink sink(*opts, a.json);
+  std::optional<monitor::PcapngWriter> pcap;
+  if (!a.write.empty()) {
+    auto opened = openWrite(a);
+    if (!opened) return fail(opened.error().exitCode(), opened.error().message());
+    pcap.emplace(std::move(*opened));
+  }
+  StdoutSink sink(*opts, a.json, pcap ? &*pcap : nullptr);
   g_stop.store(false);
   const StopOnSignals signals;
   auto summary = monitor::runMonitor(*opts, sink, counters, g_stop);
   if (!summary) {
+    if (pcap) pcap->abandon();  // a file it created before any source was open goes again
     sink.flush();
     return fail(summary.error().exitCode(), summary.error().message());
   }
@@ -176,6 +206,9 @@ int runMonitorCommand(const MonitorArgs& a) {
   if (sink.error() != 0) {
     return fail(3, std::string("cannot write the monitor's output to stdout: ") +
                        std::strerror(sink.error()));
+  }
+  if (pcap && pcap->error() != 0) {
+    return fail(3, "cannot write --write '" + pcap->path() + "': " + std::strerror(pcap->error()));
   }
   return summary->leaks > 0 ? 1 : 0;
 }
@@ -209,6 +242,9 @@ void addMonitorCommand(CLI::App& root, Action& action) {
       ->capture_default_str();
   m->add_flag("--json", a->json, "NDJSON events (schema vpnleak.monitor/1)");
   m->add_option("--metrics", a->metrics, "Serve Prometheus counters on ADDR:PORT (GET /metrics)");
+  m->add_option("--write", a->write,
+                "Also save every leaked frame, as captured, to this pcapng file (Wireshark, "
+                "tcpdump -r)");
   m->add_option("--direction", a->direction, "Live: which packets to capture")
       ->check(CLI::IsMember({"out", "in", "both"}))
       ->capture_default_str();

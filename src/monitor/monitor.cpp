@@ -33,7 +33,7 @@ class Engine {
   Engine(const MonitorOptions& o, EventSink& sink, Counters& counters)
       : classifier_(o.classifier), windows_(o.gap), sink_(sink), counters_(counters) {}
 
-  void frame(const Frame& f, const PcapHandle& h) {
+  void frame(const Frame& f, const PcapHandle& h, std::uint32_t source) {
     pk::decode(h.link(), f.data, packet_);
     if (packet_.direction == pk::Direction::kUnknown) packet_.direction = h.direction();
     classifier_.classify(packet_, verdict_);
@@ -44,7 +44,7 @@ class Engine {
     if (!last_leak_ || f.ts > *last_leak_) last_leak_ = f.ts;
     // The window this leak closes (the previous burst) is reported before the leak itself.
     report(windows_.add(f.ts, f.wire_len, verdict_.reason));
-    sink_.leak(LeakEvent{f.ts, h.name(), packet_, verdict_, f.wire_len});
+    sink_.leak(LeakEvent{f.ts, h.name(), packet_, verdict_, f.wire_len, f.data, source});
   }
 
   void expire(Timestamp now) { report(windows_.expire(now)); }
@@ -99,23 +99,24 @@ std::vector<SourceInfo> describe(const std::vector<PcapHandle>& handles) {
 
 // Every frame of one file through the engine; false when stopped before the end.
 template <typename Source>
-core::Result<bool> readAll(Source& source, const PcapHandle& h, Engine& engine,
+core::Result<bool> readAll(Source& source, const PcapHandle& h, std::uint32_t index, Engine& engine,
                            const std::atomic<bool>& stop) {
   Frame f;
   for (std::uint64_t n = 0;; ++n) {
     if (n % 4096 == 0 && stop.load(std::memory_order_relaxed)) return false;
     VL_TRY_ASSIGN(const auto got, source.next(f));
     if (got != Source::Next::kPacket) return true;
-    engine.frame(f, h);
+    engine.frame(f, h, index);
   }
 }
 
 core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine,
                        const std::atomic<bool>& stop) {
-  for (auto& h : files) {
+  for (std::uint32_t i = 0; i < files.size(); ++i) {
+    auto& h = files[i];
     PcapFileReader* fast = h.fileReader();
     VL_TRY_ASSIGN(const bool whole,
-                  fast ? readAll(*fast, h, engine, stop) : readAll(h, h, engine, stop));
+                  fast ? readAll(*fast, h, i, engine, stop) : readAll(h, h, i, engine, stop));
     if (!whole) return {};
   }
   return {};
@@ -163,14 +164,15 @@ std::chrono::milliseconds deliveryLag(const std::vector<PcapHandle>& handles) {
 
 // Up to kBatch frames pending in one live handle through the engine (pcap_dispatch: one pass
 // over the ring, where pcap_next_ex enters libpcap's reader once per frame).
-core::Status readBatch(PcapHandle& h, Engine& engine) {
+core::Status readBatch(PcapHandle& h, std::uint32_t index, Engine& engine) {
   struct Ctx {
     Engine& engine;
     const PcapHandle& h;
-  } ctx{engine, h};
+    std::uint32_t index;
+  } ctx{engine, h, index};
   const auto fn = [](void* c, const Frame& f) {
     auto& x = *static_cast<Ctx*>(c);
-    x.engine.frame(f, x.h);
+    x.engine.frame(f, x.h, x.index);
   };
   for (int left = kBatch; left > 0;) {
     VL_TRY_ASSIGN(const int n, h.dispatch(left, fn, &ctx));
@@ -202,7 +204,7 @@ core::Status captureLive(std::vector<PcapHandle>& handles, Engine& engine, Event
     if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR) {
       return core::sysError("poll on the capture sockets");
     }
-    for (auto& h : handles) VL_TRY(readBatch(h, engine));
+    for (std::uint32_t i = 0; i < handles.size(); ++i) VL_TRY(readBatch(handles[i], i, engine));
     kernel.merge(handles, counters);
     engine.expire(wallNow() - lag);
     if (Clock::now() >= next_stats) {

@@ -41,7 +41,9 @@ struct LeakEvent {
   std::string_view source;  // interface name or file path
   const wire::packet::Packet& packet;
   const Classification& verdict;
-  std::uint32_t frame_length;  // on the wire
+  std::uint32_t frame_length;      // on the wire
+  wire::Bytes frame{};             // the frame as captured (for --write)
+  std::uint32_t source_index = 0;  // the source's place in started()'s list
 };
 
 class EventSink {

@@ -179,6 +179,72 @@ TEST_P(MonitorFilesAgree, ReportsWhatTheRecordedTrafficRevealed) {
   EXPECT_GE(m.summary["windows"].get<int>(), 1);
 }
 
+// tcpdump's view of a capture: every packet's time, addresses and bytes (-xx: the link header too).
+std::string tcpdumpDump(const std::string& file, const std::string& filter) {
+  auto r = sh({"tcpdump", "-r", file, "-nn", "-tt", "-xx", filter});
+  EXPECT_EQ(r.exit_code, 0) << file << ": " << r.err;
+  return r.out;
+}
+
+TEST_P(MonitorFilesAgree, WriteSavesExactlyTheLeakedFrames) {
+  const auto file = dataDir() / GetParam();
+  const auto defs = definitions();
+  const auto& d = defs[0];
+  const TempFile out("vlt-leaks.pcapng");
+  auto args = d.args;
+  args.insert(args.end(), {"--write", out.path});
+  const auto m = monitorFile(file, args);
+  EXPECT_EQ(m.exit_code, 1);
+  // tcpdump reads the file: the frames its leak filter selects from the input, byte for byte,
+  // with their timestamps, and nothing else.
+  const auto leaks = tcpdumpCount(file, d.f.leak);
+  ASSERT_GT(leaks, 0U);
+  EXPECT_EQ(tcpdumpCount(out.path, ""), leaks);
+  EXPECT_EQ(tcpdumpDump(out.path, ""), tcpdumpDump(file.string(), d.f.leak));
+  const auto r = sh({"tcpdump", "-r", out.path, "-c", "1"});
+  EXPECT_NE(r.err.find(GetParam() == "wg_drop.pcap" ? "EN10MB" : "LINUX_SLL2"), std::string::npos)
+      << r.err;
+  // And the monitor reads it back: the same leaks at the same times, nothing else.
+  const auto again = monitorFile(out.path, d.args);
+  EXPECT_EQ(again.summary["packets"], m.summary["leaks"]);
+  EXPECT_EQ(again.summary["leaks"], m.summary["leaks"]);
+  EXPECT_EQ(again.summary["reasons"], m.summary["reasons"]);
+  ASSERT_EQ(again.leaks.size(), m.leaks.size());
+  for (std::size_t i = 0; i < m.leaks.size(); ++i) {
+    auto a = again.leaks[i];
+    auto b = m.leaks[i];
+    a.erase("iface");  // the file's name
+    b.erase("iface");
+    EXPECT_EQ(a, b) << i;
+  }
+}
+
+TEST(MonitorWrite, AFailedRunLeavesTheFileAsItWas) {
+  const auto bad = dataDir() / "missing.pcap";
+  // An existing file is not truncated by a run that fails before its sources are open ...
+  const TempFile existing("vlt-keep.pcapng");
+  std::ofstream(existing.path) << "keep me\n";
+  auto r = sh({vpnleakBinary(), "monitor", "--read", bad.string(), "--endpoint",
+               "203.0.113.2:51820", "--write", existing.path});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  std::ifstream in(existing.path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "keep me\n");
+  // ... and one it created is removed again.
+  const TempFile created("vlt-new.pcapng");
+  r = sh({vpnleakBinary(), "monitor", "--read", bad.string(), "--endpoint", "203.0.113.2:51820",
+          "--write", created.path});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(created.path));
+}
+
+TEST(MonitorWrite, AFileThatCannotTakeTheFramesEndsTheRunWithExit3) {
+  const auto r = sh({vpnleakBinary(), "monitor", "--read", (dataDir() / "wg_drop.pcap").string(),
+                     "--endpoint", "203.0.113.2:51820", "--write", "/dev/full"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '/dev/full': No space left on device\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Recorded, MonitorFilesAgree,
                          ::testing::Values("wg_drop.pcap", "any_sll2.pcap"),
                          [](const auto& param_info) {
@@ -267,7 +333,15 @@ INSTANTIATE_TEST_SUITE_P(
                  "invalid --metrics"},
         BadInput{"no source", kEp, 2, "--iface or --read is required"},
         BadInput{"both sources", with({"--iface", "lo", "--read", "@text.pcap"}), 2, "excludes"},
-        BadInput{"no endpoint", {"--iface", "lo"}, 2, "--endpoint is required"}),
+        BadInput{"no endpoint", {"--iface", "lo"}, 2, "--endpoint is required"},
+        BadInput{"write into a missing directory",
+                 with({"--read", "@truncated.pcap", "--write", "@none/leaks.pcapng"}), 2,
+                 "cannot write --write"},
+        BadInput{"write to a directory", with({"--read", "@truncated.pcap", "--write", "@"}), 2,
+                 "is a directory"},
+        BadInput{"write over the file read",
+                 with({"--read", "@truncated.pcap", "--write", "@truncated.pcap"}), 2,
+                 "is also read"}),
     VL_CASE_NAMES);
 
 }  // namespace

@@ -2,6 +2,8 @@
 // while running, SIGINT/SIGTERM ending the capture with a summary, --duration ending it alone.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "lab/context.hpp"
 #include "monitor_test_process.hpp"
 #include "test_support.hpp"
@@ -142,8 +144,11 @@ TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
   ns_->mustExec({"ip", "link", "set", "vlmd0", "up"});
   ns_->mustExec({"ip", "link", "set", "vlmd1", "up"});
   ns_->mustExec({"ip", "neigh", "add", "10.9.9.2", "lladdr", "02:00:00:00:00:02", "dev", "vlmd0"});
+  // The leaked frames of both go to one pcapng file too (--write).
+  const TempFile pcap("vlt-live-leaks.pcapng");
   Background mon;
-  ASSERT_TRUE(mon.start(monitorArgv({"--iface", "vlmd0", "--duration", "2"})));
+  ASSERT_TRUE(
+      mon.start(monitorArgv({"--iface", "vlmd0", "--duration", "2", "--write", pcap.path})));
   ASSERT_TRUE(mon.waitFor("\"type\":\"start\"", milliseconds(5000))) << mon.output();
   send("echo a > /dev/udp/10.9.9.2/9; echo b > /dev/udp/127.0.0.1/51820");
   (void)ns_->exec({"dig", "+tries=1", "+time=1", "@127.0.0.1", "lo.leak.test"});
@@ -162,6 +167,18 @@ TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
   const auto summary = ofType(lines, "summary");
   ASSERT_EQ(summary.size(), 1U);
   EXPECT_EQ(summary[0]["tunnel"], 1);
+  // The file holds exactly the leaked frames, and what they revealed.
+  const auto leaks = summary[0]["leaks"].get<std::size_t>();
+  auto dump = sh({"tcpdump", "-r", pcap.path, "-nn"});
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(dump.out.begin(), dump.out.end(), '\n')), leaks)
+      << dump.out;
+  EXPECT_NE(dump.out.find("10.9.9.2.9:"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("lo.leak.test"), std::string::npos) << dump.out;
+  EXPECT_EQ(dump.out.find(".51820:"), std::string::npos) << dump.out;  // no tunnel packet
+  std::ifstream in(pcap.path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(bytes.find("vlmd0"), std::string::npos);  // its interface description names it
 }
 
 TEST_F(MonitorLive, TextOutputIsReadable) {
