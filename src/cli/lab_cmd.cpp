@@ -163,6 +163,9 @@ void addLabCommand(CLI::App& root, Action& action) {
   run->add_flag("--json", ra->json, "One JSON document (schema vpnleak.run/1)");
   run->add_option("--junit", ra->junit, "Write JUnit XML here (one testcase per scenario x guard)");
   run->add_option("--html", ra->html, "Write a self-contained HTML report with a timeline here");
+  run->add_option("--pcap-dir", ra->pcap_dir,
+                  "Save each scenario x guard mode's leaked packets here "
+                  "(SCENARIO-guard-off|on.pcapng)");
   run->add_option("--vpn-cmd", ra->vpn_cmd,
                   "Bring your own VPN: shell command that brings a client up in the client "
                   "namespace (gets VPNLEAK_IFACE, VPNLEAK_ENDPOINT, ... in its environment)");

@@ -249,6 +249,8 @@ int runLabAssessment(const RunArgs& a) {
   ao.vpn_down_cmd = a.vpn_down_cmd;
   ao.vpn = a.vpn;
   std::error_code ec;
+  // Absolute: the monitor writing the files runs in another directory.
+  if (!a.pcap_dir.empty()) ao.pcap_dir = std::filesystem::absolute(a.pcap_dir, ec).string();
   ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());
   if (!a.quiet) {

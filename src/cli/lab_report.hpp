@@ -21,6 +21,7 @@ struct RunArgs {
   bool keep = false;
   std::string junit;  // file paths; empty: none
   std::string html;
+  std::string pcap_dir;  // each scenario × guard mode's leaked frames; empty: none
   std::string vpn_cmd, vpn_down_cmd;
   lab::VpnKind vpn = lab::VpnKind::kWireGuard;
 };

@@ -1,6 +1,7 @@
 #include "lab/assessment.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "core/process.hpp"
@@ -83,7 +84,10 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
   // Before the monitor starts: the test's own probes never count as the scenario's leaks.
   Json points{
       {"steady", {{"audit", auditPoint(opts.self, plan)}, {"test", testPoint(opts.self, plan)}}}};
-  LanMonitor monitor(opts.self, plan, std::string("monitor-") + (guard_on ? "on" : "off"));
+  const std::string mode = guard_on ? "on" : "off";
+  const std::string pcap =
+      opts.pcap_dir.empty() ? "" : opts.pcap_dir + "/" + s.id + "-guard-" + mode + ".pcapng";
+  LanMonitor monitor(opts.self, plan, "monitor-" + mode, pcap);
   VL_TRY(monitor.start());
   Traffic traffic(plan.netns("client"), s.traffic(plan));
   traffic.start();
@@ -96,6 +100,7 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
   Json result = modeResult(guard_on, s.leaks_without_guard, runs, s.only, kEvidence);
   result["packets_sent"] = traffic.sent();
   applyMonitorSummary(result, *seen.summary);
+  if (!pcap.empty()) result["pcap"] = pcap;
   result["points"] = std::move(points);
   return result;
 }
@@ -154,6 +159,21 @@ core::Status validate(const AssessmentOptions& opts) {
     return core::makeError(core::Errc::kInvalidArgument,
                            "--runs " + std::to_string(opts.runs) + ": expected 1 to 100");
   }
+  if (!opts.pcap_dir.empty()) {
+    namespace fs = std::filesystem;
+    const fs::path dir(opts.pcap_dir);
+    std::error_code ec;
+    const bool is_dir = fs::is_directory(dir, ec);
+    if (!is_dir && fs::exists(dir, ec)) {
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "--pcap-dir '" + opts.pcap_dir + "' is not a directory");
+    }
+    if (!is_dir && !fs::is_directory(fs::absolute(dir, ec).parent_path(), ec)) {
+      return core::makeError(core::Errc::kInvalidArgument,
+                             "--pcap-dir '" + opts.pcap_dir +
+                                 "': expected a directory, or a new one in an existing directory");
+    }
+  }
   LabOptions lo;
   lo.prefix = opts.prefix;
   return validate(lo);
@@ -161,6 +181,14 @@ core::Status validate(const AssessmentOptions& opts) {
 
 core::Result<Json> runAssessment(const AssessmentOptions& opts) {
   VL_TRY(validate(opts));
+  if (!opts.pcap_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directory(opts.pcap_dir, ec);
+    if (ec) {
+      return core::makeError(core::Errc::kEnvironment,
+                             "cannot create --pcap-dir '" + opts.pcap_dir + "': " + ec.message());
+    }
+  }
   std::vector<const Scenario*> chosen;
   if (opts.scenarios.empty()) {
     for (const auto& s : catalogue()) chosen.push_back(&s);

@@ -22,6 +22,9 @@ struct AssessmentOptions {
   bool keep = false;                   // leave the last lab up
   std::string vpn_cmd;       // bring-your-own VPN client (byo_vpn.hpp); empty: the lab's own
   std::string vpn_down_cmd;  // takes it down for the reconnect fault; needed with vpn_cmd
+  // Each scenario × guard mode's leaked frames as pcapng in this directory (created if missing;
+  // its parent must exist): SCENARIO-guard-off.pcapng, SCENARIO-guard-on.pcapng. Empty: none.
+  std::string pcap_dir;
   std::function<void(const std::string&)> progress;  // one line per step, may be empty
 };
 

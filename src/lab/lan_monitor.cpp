@@ -31,12 +31,13 @@ std::string firstLine(const std::string& text, const std::string& fallback) {
 
 }  // namespace
 
-LanMonitor::LanMonitor(std::string self, const LabPlan& plan, std::string name)
+LanMonitor::LanMonitor(std::string self, const LabPlan& plan, std::string name, std::string pcap)
     : self_(std::move(self)),
       ns_(plan.netns("client")),
       iface_(plan.node("client").ifaces.front().name),
       state_dir_(stateDir(plan.options.prefix)),
       name_(std::move(name)),
+      pcap_(std::move(pcap)),
       endpoint_(plan.tunnel.endpoint) {}
 
 LanMonitor::~LanMonitor() {
@@ -50,10 +51,13 @@ std::vector<std::string> LanMonitor::argv() const {
   // to the endpoint is the tunnel. DHCP, NDP and ARP are what a host on a real network needs,
   // and MLD/IGMP reports (multicast group joins, e.g. when something opens an mDNS socket) are
   // link-local control: none leaves the link, so none counts as a leak.
-  return {self_,     "monitor", "--iface", iface_, "--endpoint",  endpoint_.toString() + "/udp",
-          "--allow", "dhcp",    "--allow", "ndp",  "--allow",     "arp",
-          "--allow", "mld",     "--allow", "igmp", "--direction", "out",
-          "--json"};
+  std::vector<std::string> out{
+      self_,     "monitor", "--iface", iface_, "--endpoint",  endpoint_.toString() + "/udp",
+      "--allow", "dhcp",    "--allow", "ndp",  "--allow",     "arp",
+      "--allow", "mld",     "--allow", "igmp", "--direction", "out",
+      "--json"};
+  if (!pcap_.empty()) out.insert(out.end(), {"--write", pcap_});
+  return out;
 }
 
 core::Status LanMonitor::start() {

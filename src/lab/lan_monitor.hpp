@@ -18,8 +18,9 @@ namespace vpnleak::lab {
 
 class LanMonitor {
  public:
-  // SELF: the vpnleak binary. NAME: the log's name in the state directory (NAME.log).
-  LanMonitor(std::string self, const LabPlan& plan, std::string name);
+  // SELF: the vpnleak binary. NAME: the log's name in the state directory (NAME.log). PCAP:
+  // where the monitor also saves the leaked frames (--write); empty: nowhere.
+  LanMonitor(std::string self, const LabPlan& plan, std::string name, std::string pcap = {});
   ~LanMonitor();
   LanMonitor(const LanMonitor&) = delete;
   LanMonitor& operator=(const LanMonitor&) = delete;
@@ -36,7 +37,7 @@ class LanMonitor {
 
  private:
   [[nodiscard]] std::string log() const;
-  std::string self_, ns_, iface_, state_dir_, name_;
+  std::string self_, ns_, iface_, state_dir_, name_, pcap_;
   core::Endpoint endpoint_;
   pid_t pid_ = -1;
 };

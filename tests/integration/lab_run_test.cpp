@@ -85,10 +85,11 @@ const std::map<std::string, std::vector<std::string>> kLeakedClasses{{"reconnect
 TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   VL_REQUIRE_ROOT();
   RunLab lab;
-  auto r = core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
-                      "reconnect,dns-isp,ipv6-native,tunnelvision", "--runs", "1", "--json",
-                      "--quiet", "--junit", lab.file("run.xml"), "--html", lab.file("run.html")},
-                     core::RunOptions::withTimeout(std::chrono::seconds(270)));
+  auto r = core::run(
+      {vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
+       "reconnect,dns-isp,ipv6-native,tunnelvision", "--runs", "1", "--json", "--quiet", "--junit",
+       lab.file("run.xml"), "--html", lab.file("run.html"), "--pcap-dir", lab.file("pcap")},
+      core::RunOptions::withTimeout(std::chrono::seconds(270)));
   ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
   ASSERT_FALSE(r->timed_out) << "lab run did not finish in time: " << r->err;
   EXPECT_EQ(r->exit_code, 0) << r->err << r->out;
@@ -108,6 +109,20 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
     expectConsistentCounts(on);
     const auto id = s["id"].get<std::string>();
     for (const auto& cls : kLeakedClasses.at(id)) EXPECT_GT(classCount(off, cls), 0U) << cls;
+    // --pcap-dir: each mode's leaked frames, exactly those the monitor counted.
+    for (const auto* mode : {&off, &on}) {
+      const auto guard = (*mode)["guard"].get<std::string>();
+      const auto pcap = lab.file("pcap") + "/" + id + "-guard-" + guard + ".pcapng";
+      EXPECT_EQ((*mode)["pcap"], pcap);
+      const auto dump = sh({"tcpdump", "-r", pcap, "-nn"});
+      EXPECT_EQ(dump.exit_code, 0) << dump.err;
+      EXPECT_EQ(std::count(dump.out.begin(), dump.out.end(), '\n'),
+                (*mode)["monitor"]["leaks"].get<std::int64_t>())
+          << guard << ": " << dump.out;
+      if (id == "dns-isp" && guard == "off") {
+        EXPECT_NE(dump.out.find("lab-run.leak.test"), std::string::npos) << dump.out;
+      }
+    }
     EXPECT_EQ(classCount(off, "tunnel-misdirected"), 0U);
 
     // The defined points: the steady-state audit and test, and the audit during the fault.
@@ -219,6 +234,16 @@ TEST(LabRun, RejectsUnknownScenarioWithExit2) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--vpn-cmd", "true"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--pcap-dir", "/etc/hostname"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: --pcap-dir '/etc/hostname' is not a directory\n");
+  const std::string missing = "/tmp/vlr-none-" + randomHex(8) + "/pcap";
+  r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--pcap-dir", missing});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("expected a directory, or a new one in an existing directory"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
 }  // namespace
