@@ -32,12 +32,18 @@ fuzz:
 
 # The full leak assessment in the built-in lab, guard off and on. Exit 0: the guard stopped every
 # leak and the VPN alone leaked where expected; 1: a guard-on leak (or a leak not reproduced).
+# The verdict table goes to the terminal; the HTML report, JUnit XML and the leaked packets
+# (pcapng per scenario and guard mode) to LAB_OUT.
+LAB_OUT ?= build/lab
+LAB_REPORTS = --html $(1)/report.html --junit $(1)/junit.xml --pcap-dir $(1)/pcap
 lab: deps build
-	$(BIN) lab run --runs 3
+	mkdir -p $(LAB_OUT)
+	$(BIN) lab run --runs 3 $(call LAB_REPORTS,$(LAB_OUT))
 
 # The same catalogue against the lab's OpenVPN (certificates made per lab) instead of WireGuard.
 lab-openvpn: deps build
-	$(BIN) lab run --vpn openvpn --runs 3
+	mkdir -p $(LAB_OUT)/openvpn
+	$(BIN) lab run --vpn openvpn --runs 3 $(call LAB_REPORTS,$(LAB_OUT)/openvpn)
 
 asan:
 	cmake --preset asan
