@@ -165,7 +165,8 @@ void addLabCommand(CLI::App& root, Action& action) {
   run->add_option("--html", ra->html, "Write a self-contained HTML report with a timeline here");
   run->add_option("--pcap-dir", ra->pcap_dir,
                   "Save each scenario x guard mode's leaked packets here "
-                  "(SCENARIO-guard-off|on.pcapng)");
+                  "(SCENARIO-guard-off|on.pcapng)")
+      ->check([](const std::string& v) { return v.empty() ? "expected a directory" : ""; });
   run->add_option("--vpn-cmd", ra->vpn_cmd,
                   "Bring your own VPN: shell command that brings a client up in the client "
                   "namespace (gets VPNLEAK_IFACE, VPNLEAK_ENDPOINT, ... in its environment)");

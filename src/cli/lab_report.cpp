@@ -248,11 +248,16 @@ int runLabAssessment(const RunArgs& a) {
   ao.vpn_cmd = a.vpn_cmd;
   ao.vpn_down_cmd = a.vpn_down_cmd;
   ao.vpn = a.vpn;
+  ao.pcap_dir = a.pcap_dir;
   std::error_code ec;
-  // Absolute: the monitor writing the files runs in another directory.
-  if (!a.pcap_dir.empty()) ao.pcap_dir = std::filesystem::absolute(a.pcap_dir, ec).string();
   ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());
+  // Absolute once checked as given: the monitor writing the files runs in another directory.
+  if (!ao.pcap_dir.empty()) {
+    ao.pcap_dir = std::filesystem::absolute(ao.pcap_dir, ec).lexically_normal().string();
+    if (ec) return fail(3, "cannot resolve --pcap-dir '" + a.pcap_dir + "': " + ec.message());
+    if (ao.pcap_dir.size() > 1 && ao.pcap_dir.back() == '/') ao.pcap_dir.pop_back();
+  }
   if (!a.quiet) {
     ao.progress = [](const std::string& line) { std::cerr << "[lab run] " << line << std::endl; };
   }

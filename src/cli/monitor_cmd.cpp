@@ -17,6 +17,7 @@
 #include "monitor/metrics_http.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/output.hpp"
+#include "monitor/pcap_file.hpp"
 #include "monitor/pcapng_writer.hpp"
 
 namespace vpnleak::cli {
@@ -46,19 +47,26 @@ std::atomic<bool> g_stop{false};
 void onSignal(int /*sig*/) { g_stop.store(true); }
 
 // Installs SIGINT/SIGTERM handlers without SA_RESTART (so that poll() returns at once) for the
-// lifetime of the object, then restores the previous ones.
+// lifetime of the object, then restores the previous ones. With ignore_sigpipe (--write to a
+// FIFO, whose reader may go away) SIGPIPE is ignored too: a write then fails with EPIPE, and the
+// run ends with its summary and exit 3 instead of dying silently.
 class StopOnSignals {
  public:
-  StopOnSignals() {
+  explicit StopOnSignals(bool ignore_sigpipe) {
     struct sigaction sa {};
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, &old_int_);
     ::sigaction(SIGTERM, &sa, &old_term_);
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    ::sigaction(SIGPIPE, ignore_sigpipe ? &ign : nullptr, &old_pipe_);
   }
   ~StopOnSignals() {
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
   StopOnSignals(const StopOnSignals&) = delete;
   StopOnSignals& operator=(const StopOnSignals&) = delete;
@@ -66,6 +74,7 @@ class StopOnSignals {
  private:
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_pipe_ {};
 };
 
 // Prints events to stdout as NDJSON or text. Lines collect in one buffer (leak lines are
@@ -82,6 +91,9 @@ class StdoutSink : public monitor::EventSink {
     std::fflush(stdout);  // nothing else writes to stdout, but stdio goes first if it did
   }
 
+  core::Status accept(const std::vector<monitor::SourceInfo>& sources) override {
+    return pcap_ != nullptr ? pcap_->checkSources(sources) : core::Status{};
+  }
   void started(const std::vector<monitor::SourceInfo>& sources) override {
     if (pcap_ != nullptr) pcap_->begin(sources);
     json_ ? jsonLine(monitor::startJson(opts_, sources)) : line(monitor::startText(opts_, sources));
@@ -158,17 +170,28 @@ core::Result<monitor::MonitorOptions> buildOptions(const MonitorArgs& a) {
 }
 
 // The --write file, opened before the capture (a path that cannot be written is bad input) but
-// truncated only once every source is open. It must not be one of the --read files.
+// truncated only once every source is open. It must be neither one of the --read files nor the
+// monitor's stdout.
 core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
+  const auto bad = [&a](const std::string& why) {
+    return core::makeError(core::Errc::kInvalidArgument, "--write '" + a.write + "' " + why);
+  };
+  if (a.write == "-") return bad("would be stdout, which carries the events: expected a file");
   for (const auto& f : a.files) {
     std::error_code ec;
     if (std::filesystem::equivalent(a.write, f, ec)) {
-      return core::makeError(
-          core::Errc::kInvalidArgument,
-          "--write '" + a.write + "' is also read (--read '" + f + "'): expected another file");
+      return bad("is also read (--read '" + f + "'): expected another file");
     }
   }
-  return monitor::PcapngWriter::open(a.write);
+  // Live: frames are at most --snaplen long; from files, at most libpcap's limit.
+  const auto snaplen = a.ifaces.empty() ? monitor::PcapFileReader::kMaxCaptured
+                                        : static_cast<std::uint32_t>(a.snaplen);
+  VL_TRY_ASSIGN(auto w, monitor::PcapngWriter::open(a.write, snaplen));
+  if (w.sharesFileWith(STDOUT_FILENO)) {
+    w.abandon();
+    return bad("is the monitor's stdout, which carries the events: expected another file");
+  }
+  return w;
 }
 
 int runMonitorCommand(const MonitorArgs& a) {
@@ -195,7 +218,7 @@ int runMonitorCommand(const MonitorArgs& a) {
   }
   StdoutSink sink(*opts, a.json, pcap ? &*pcap : nullptr);
   g_stop.store(false);
-  const StopOnSignals signals;
+  const StopOnSignals signals(pcap && pcap->isPipe());
   auto summary = monitor::runMonitor(*opts, sink, counters, g_stop);
   if (!summary) {
     if (pcap) pcap->abandon();  // a file it created before any source was open goes again
@@ -207,6 +230,7 @@ int runMonitorCommand(const MonitorArgs& a) {
     return fail(3, std::string("cannot write the monitor's output to stdout: ") +
                        std::strerror(sink.error()));
   }
+  if (pcap) pcap->close();
   if (pcap && pcap->error() != 0) {
     return fail(3, "cannot write --write '" + pcap->path() + "': " + std::strerror(pcap->error()));
   }
@@ -244,7 +268,8 @@ void addMonitorCommand(CLI::App& root, Action& action) {
   m->add_option("--metrics", a->metrics, "Serve Prometheus counters on ADDR:PORT (GET /metrics)");
   m->add_option("--write", a->write,
                 "Also save every leaked frame, as captured, to this pcapng file (Wireshark, "
-                "tcpdump -r)");
+                "tcpdump -r)")
+      ->check([](const std::string& v) { return v.empty() ? "expected a file name" : ""; });
   m->add_option("--direction", a->direction, "Live: which packets to capture")
       ->check(CLI::IsMember({"out", "in", "both"}))
       ->capture_default_str();

@@ -87,6 +87,11 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
   const std::string mode = guard_on ? "on" : "off";
   const std::string pcap =
       opts.pcap_dir.empty() ? "" : opts.pcap_dir + "/" + s.id + "-guard-" + mode + ".pcapng";
+  // An earlier run's file for this mode must not pass for this one's if this one fails early.
+  if (!pcap.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(pcap, ec);
+  }
   LanMonitor monitor(opts.self, plan, "monitor-" + mode, pcap);
   VL_TRY(monitor.start());
   Traffic traffic(plan.netns("client"), s.traffic(plan));
@@ -161,14 +166,15 @@ core::Status validate(const AssessmentOptions& opts) {
   }
   if (!opts.pcap_dir.empty()) {
     namespace fs = std::filesystem;
-    const fs::path dir(opts.pcap_dir);
     std::error_code ec;
+    auto dir = fs::absolute(opts.pcap_dir, ec).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "new/" names "new"
     const bool is_dir = fs::is_directory(dir, ec);
     if (!is_dir && fs::exists(dir, ec)) {
       return core::makeError(core::Errc::kInvalidArgument,
                              "--pcap-dir '" + opts.pcap_dir + "' is not a directory");
     }
-    if (!is_dir && !fs::is_directory(fs::absolute(dir, ec).parent_path(), ec)) {
+    if (!is_dir && !fs::is_directory(dir.parent_path(), ec)) {
       return core::makeError(core::Errc::kInvalidArgument,
                              "--pcap-dir '" + opts.pcap_dir +
                                  "': expected a directory, or a new one in an existing directory");

@@ -17,10 +17,15 @@ namespace {
 
 std::string slurp(const std::string& path) { return core::readFile(path).value_or(""); }
 
-// True once PID (our child) has exited; reaps it.
-bool exited(pid_t pid) {
+// True once PID (our child) has exited; reaps it and puts its exit code (128 + N for signal N,
+// -1 when it was reaped elsewhere) in *code.
+bool exited(pid_t pid, int* code = nullptr) {
   int status = 0;
   const pid_t w = waitpid(pid, &status, WNOHANG);
+  if (w == pid && code != nullptr) {
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  if (w < 0 && errno == ECHILD && code != nullptr) *code = -1;
   return w == pid || (w < 0 && errno == ECHILD);
 }
 
@@ -84,16 +89,26 @@ core::Result<MonitorOutput> LanMonitor::stop() {
   if (pid_ <= 0) {
     return core::makeError(core::Errc::kInternal, "vpnleak monitor stopped before it started");
   }
-  ::kill(pid_, SIGINT);  // the monitor ends its capture within 100 ms and prints its summary
+  // A monitor that ended on its own (a --write file that could not be written, a capture that
+  // failed) did not watch the whole scenario: whatever it printed proves nothing.
+  int code = 0;
+  const bool early = exited(pid_, &code);
+  if (!early) ::kill(pid_, SIGINT);  // it ends its capture within 0.3 s and prints its summary
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  bool done = exited(pid_);
+  bool done = early;
   while (!done && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    done = exited(pid_);
+    done = exited(pid_, &code);
   }
   if (!done) core::terminate(pid_, std::chrono::milliseconds(500));
   pid_ = -1;
   VL_TRY_ASSIGN(auto out, parseMonitorOutput(slurp(log())));
+  if (early || (done && code != 0 && code != 1 && code != -1)) {
+    return core::makeError(core::Errc::kSystem,
+                           "vpnleak monitor on " + iface_ + (early ? " ended early" : " failed") +
+                               " (exit " + std::to_string(code) + ")" +
+                               (out.error.empty() ? "; see " + log() : ": " + out.error));
+  }
   if (!out.summary) {
     return core::makeError(core::Errc::kSystem, "vpnleak monitor on " + iface_ +
                                                     " ended without its summary" +

@@ -288,7 +288,9 @@ core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Count
     handles.push_back(std::move(h));
   }
   Engine engine(o, sink, counters);
-  sink.started(describe(handles));
+  const auto sources = describe(handles);
+  VL_TRY(sink.accept(sources));
+  sink.started(sources);
   const auto t0 = Clock::now();
   if (o.files.empty()) {
     VL_TRY(captureLive(handles, engine, sink, counters, o, stop));

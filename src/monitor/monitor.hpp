@@ -49,6 +49,9 @@ struct LeakEvent {
 class EventSink {
  public:
   virtual ~EventSink() = default;
+  // Every source is open: an error here ends the run before anything is reported (the sink
+  // cannot take these sources).
+  virtual core::Status accept(const std::vector<SourceInfo>& /*sources*/) { return {}; }
   // Every source is open (and, live, capturing): from here on nothing is missed.
   virtual void started(const std::vector<SourceInfo>& sources) = 0;
   virtual void leak(const LeakEvent& e) = 0;

@@ -175,6 +175,21 @@ std::optional<wire::packet::LinkType> linkTypeFromFile(std::uint32_t linktype) {
   }
 }
 
+std::uint16_t fileLinkType(wire::packet::LinkType link) {
+  using wire::packet::LinkType;
+  switch (link) {
+    case LinkType::kEthernet:
+      return 1;
+    case LinkType::kLinuxSll:
+      return 113;
+    case LinkType::kLinuxSll2:
+      return 276;
+    case LinkType::kRawIp:
+      return 101;
+  }
+  return 1;  // not reached: -Wswitch names an enumerator missing above
+}
+
 PcapFileReader::PcapFileReader(PcapFileReader&&) noexcept = default;
 PcapFileReader& PcapFileReader::operator=(PcapFileReader&&) noexcept = default;
 PcapFileReader::~PcapFileReader() = default;

@@ -34,6 +34,8 @@ class BlockReader;
 
 // Link types as stored in capture files (LINKTYPE_*, not libpcap's DLT_* values).
 std::optional<wire::packet::LinkType> linkTypeFromFile(std::uint32_t linktype);
+// The other way (LINKTYPE_RAW for raw IP): what a capture file written by the monitor stores.
+std::uint16_t fileLinkType(wire::packet::LinkType link);
 
 class PcapFileReader {
  public:

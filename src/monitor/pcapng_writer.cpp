@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "monitor/pcap_file.hpp"
+
 namespace vpnleak::monitor {
 
 namespace {
@@ -23,7 +25,6 @@ constexpr std::uint16_t kShbUserAppl = 4;
 constexpr std::uint16_t kIfName = 2;
 constexpr std::uint16_t kIfTsresol = 9;
 constexpr std::uint8_t kNanoseconds = 9;  // if_tsresol: 10^-9 s
-constexpr std::uint32_t kSnaplen = 262144;
 constexpr std::string_view kApplication = "vpnleak monitor";
 constexpr std::size_t kMaxOptionValue = 0xffff;
 
@@ -54,37 +55,72 @@ void putBytes(char*& at, const void* data, std::size_t n) {
 
 }  // namespace
 
-std::uint16_t fileLinkType(wire::packet::LinkType link) {
-  switch (link) {
-    case wire::packet::LinkType::kEthernet:
-      return 1;  // LINKTYPE_ETHERNET
-    case wire::packet::LinkType::kLinuxSll:
-      return 113;  // LINKTYPE_LINUX_SLL
-    case wire::packet::LinkType::kLinuxSll2:
-      return 276;  // LINKTYPE_LINUX_SLL2
-    case wire::packet::LinkType::kRawIp:
-      return 101;  // LINKTYPE_RAW
-  }
-  return 1;
-}
+PcapngWriter::PcapngWriter(core::UniqueFd fd, std::string path, std::uint32_t snaplen, bool created,
+                           bool pipe)
+    : fd_(std::move(fd)),
+      out_(fd_.get()),
+      path_(std::move(path)),
+      snaplen_(snaplen),
+      created_(created),
+      pipe_(pipe) {}
 
-PcapngWriter::PcapngWriter(core::UniqueFd fd, std::string path, bool created)
-    : fd_(std::move(fd)), out_(fd_.get()), path_(std::move(path)), created_(created) {}
-
-core::Result<PcapngWriter> PcapngWriter::open(const std::string& path) {
-  struct stat st {};
-  const bool existed = ::stat(path.c_str(), &st) == 0;
-  if (existed && S_ISDIR(st.st_mode)) {
-    return core::makeError(core::Errc::kInvalidArgument,
-                           "--write '" + path + "' is a directory, not a file to write");
-  }
-  // Not truncated here: a run that fails before begin() leaves an existing file as it was.
-  core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd.valid()) {
+core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint32_t snaplen) {
+  const auto bad = [&path](const std::string& why) {
+    return core::makeError(core::Errc::kInvalidArgument, "--write '" + path + "' " + why);
+  };
+  const auto cannot = [&path] {
     return core::makeError(core::Errc::kInvalidArgument,
                            "cannot write --write '" + path + "': " + std::strerror(errno));
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return bad("is a directory, not a file to write");
+    if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+      return bad("is a block device or a socket: expected a file, a FIFO or /dev/null");
+    }
+    if (S_ISFIFO(st.st_mode)) {
+      // Without a reader a plain open would wait for one, before any input has been checked.
+      core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!fd.valid() && errno == ENXIO) {
+        return bad("is a FIFO that nobody reads yet: start its reader first");
+      }
+      if (!fd.valid()) return cannot();
+      const int flags = ::fcntl(fd.get(), F_GETFL);
+      if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return cannot();
+      return PcapngWriter(std::move(fd), path, snaplen, false, true);
+    }
   }
-  return PcapngWriter(std::move(fd), path, !existed);
+  // Not truncated here: a run that fails before begin() leaves an existing file as it was.
+  // O_EXCL says whether this call made the file (a symbolic link is never followed to make one).
+  bool created = true;
+  core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid() && errno == EEXIST) {
+    created = false;
+    fd = core::UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  }
+  if (!fd.valid()) return cannot();
+  return PcapngWriter(std::move(fd), path, snaplen, created, false);
+}
+
+core::Status PcapngWriter::checkSources(const std::vector<SourceInfo>& sources) const {
+  for (const auto& s : sources) {
+    if (s.link == sources.front().link) continue;
+    return core::makeError(
+        core::Errc::kInvalidArgument,
+        "--write '" + path_ + "': the sources' link types differ ('" + sources.front().name + "' " +
+            std::string(wire::packet::linkTypeName(sources.front().link)) + ", '" + s.name + "' " +
+            std::string(wire::packet::linkTypeName(s.link)) +
+            "), and libpcap and tcpdump read one link type per file: run one monitor per link "
+            "type");
+  }
+  return {};
+}
+
+bool PcapngWriter::sharesFileWith(int fd) const {
+  struct stat mine {};
+  struct stat theirs {};
+  return ::fstat(fd_.get(), &mine) == 0 && ::fstat(fd, &theirs) == 0 &&
+         mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino && !S_ISCHR(mine.st_mode);
 }
 
 void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
@@ -118,7 +154,7 @@ void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
     put32(at, size);
     put16(at, fileLinkType(s.link));
     put16(at, 0);
-    put32(at, kSnaplen);
+    put32(at, snaplen_);
     put16(at, kIfName);
     put16(at, static_cast<std::uint16_t>(name));
     putBytes(at, s.name.data(), name);
@@ -149,6 +185,12 @@ void PcapngWriter::packet(std::uint32_t source, Timestamp ts, wire::Bytes data,
   putBytes(at, data.data(), captured);
   put32(at, size);
   out_.commit(at);
+}
+
+void PcapngWriter::close() {
+  if (!fd_.valid()) return;
+  flush();
+  if (::close(fd_.release()) != 0 && error_ == 0) error_ = errno;
 }
 
 void PcapngWriter::abandon() {

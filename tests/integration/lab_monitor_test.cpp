@@ -1,15 +1,18 @@
 // The monitor live in the lab, on the client's LAN interface. With the tunnel dropped and
 // restored, the leaked packets it reports are exactly those a reference tcpdump capture on the
 // same interface shows under the same definitions; with the tunnel healthy and traffic flowing
-// through it, it reports none.
+// through it, it reports none; and lab run's monitor that cannot write its --write file is an
+// error, not a clean result.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "lab/context.hpp"
 #include "lab/fault.hpp"
 #include "lab/lab.hpp"
+#include "lab/lan_monitor.hpp"
 #include "monitor_test_process.hpp"
 #include "test_support.hpp"
 
@@ -207,6 +210,17 @@ TEST_F(LabMonitor, HealthyTunnelWithTrafficHasNoLeaks) {
   EXPECT_GE(summary[0]["tunnel"].get<int>(), 15);
   EXPECT_EQ(summary[0]["kernel_drops"], 0);
   EXPECT_EQ(tcpdumpCount(ref_file_, leakFilter(plan_.tunnel.endpoint)), 0U);
+
+  // lab run's monitor: one whose --write file cannot be written ends early, and that is an
+  // error, never the summary of a capture that watched nothing.
+  lab::LanMonitor failing(vpnleakBinary(), plan_, "monitor-full", "/dev/full");
+  ASSERT_TRUE(failing.start().ok());
+  std::this_thread::sleep_for(milliseconds(500));
+  const auto out = failing.stop();
+  ASSERT_FALSE(out.ok()) << "a monitor that could not write its file passed for a clean one";
+  EXPECT_NE(out.error().message().find("exit 3"), std::string::npos) << out.error().message();
+  EXPECT_NE(out.error().message().find("cannot write --write '/dev/full'"), std::string::npos)
+      << out.error().message();
 }
 
 }  // namespace

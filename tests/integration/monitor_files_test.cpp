@@ -1,6 +1,8 @@
 // The monitor on captures recorded in the lab (tests/data/monitor, see record.sh there) agrees
 // exactly with tcpdump filters that express the same definitions, class by class; and bad input
 // on the command line fails with one line and the documented exit code.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -238,6 +240,31 @@ TEST(MonitorWrite, AFailedRunLeavesTheFileAsItWas) {
   EXPECT_FALSE(fs::exists(created.path));
 }
 
+TEST(MonitorWrite, ADanglingSymlinkIsRefusedAndLeftAsItWas) {
+  const TempFile link("vlt-dangling.pcapng");
+  const TempFile target("vlt-target.pcapng");
+  fs::create_symlink(target.path, link.path);
+  const auto r = sh({vpnleakBinary(), "monitor", "--read", (dataDir() / "wg_drop.pcap").string(),
+                     "--endpoint", "203.0.113.2:51820", "--write", link.path});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_symlink(link.path));
+  EXPECT_FALSE(fs::exists(target.path));
+}
+
+TEST(MonitorWrite, AFifoWhoseReaderGoesAwayEndsTheRunWithItsSummaryAndExit3) {
+  const TempFile fifo("vlt-fifo");
+  ASSERT_EQ(::mkfifo(fifo.path.c_str(), 0600), 0);
+  // The reader takes 10 bytes and goes: the next write meets a closed pipe.
+  const auto r = sh({"bash", "-c",
+                     "head -c 10 \"$1\" >/dev/null & sleep 0.5; exec \"$2\" monitor --read \"$3\" "
+                     "--endpoint 203.0.113.2:51820 --json --write \"$1\"",
+                     "-", fifo.path, vpnleakBinary(), (dataDir() / "wg_drop.pcap").string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + fifo.path + "': Broken pipe\n");
+  EXPECT_NE(r.out.find("\"type\":\"summary\""), std::string::npos) << r.out;
+}
+
 TEST(MonitorWrite, AFileThatCannotTakeTheFramesEndsTheRunWithExit3) {
   const auto r = sh({vpnleakBinary(), "monitor", "--read", (dataDir() / "wg_drop.pcap").string(),
                      "--endpoint", "203.0.113.2:51820", "--write", "/dev/full"});
@@ -274,6 +301,7 @@ class MonitorBadInput : public ::testing::TestWithParam<BadInput> {
     std::string hdr("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x04\x00\x69\0\0\0",
                     24);
     std::ofstream(dir_ / "wifi.pcap", std::ios::binary) << hdr;
+    ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -293,7 +321,16 @@ TEST_P(MonitorBadInput, OneLineAndExitCode) {
   ScopedNetns ns("mon");  // live captures look for interfaces here, never in the root namespace
   std::vector<std::string> full{"ip", "netns", "exec", ns.name()};
   full.insert(full.end(), argv.begin(), argv.end());
+  // A --write file that was not there before is not there after (bad input changes nothing).
+  std::string written;
+  for (std::size_t i = 0; i + 1 < c.args.size(); ++i) {
+    if (c.args[i] == "--write" && c.args[i + 1].rfind("@", 0) == 0) written = argv[i + 3];
+  }
+  const bool existed = !written.empty() && fs::exists(written);
   const auto r = sh(full);
+  if (!written.empty() && !existed) {
+    EXPECT_FALSE(fs::exists(written)) << written;
+  }
   EXPECT_EQ(r.exit_code, c.exit_code) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
@@ -341,7 +378,20 @@ INSTANTIATE_TEST_SUITE_P(
                  "is a directory"},
         BadInput{"write over the file read",
                  with({"--read", "@truncated.pcap", "--write", "@truncated.pcap"}), 2,
-                 "is also read"}),
+                 "is also read"},
+        BadInput{"write to a FIFO nobody reads", with({"--read", "@text.pcap", "--write", "@fifo"}),
+                 2, "is a FIFO that nobody reads yet"},
+        BadInput{"write to stdout", with({"--read", "@text.pcap", "--write", "-"}), 2,
+                 "would be stdout"},
+        BadInput{"write to stdout by name",
+                 with({"--read", (dataDir() / "wg_drop.pcap").string(), "--write", "/dev/stdout"}),
+                 2, "is the monitor's stdout"},
+        BadInput{"write with no name", with({"--read", "@text.pcap", "--write", ""}), 2,
+                 "--write: expected a file name"},
+        BadInput{"write sources of two link types",
+                 with({"--read", (dataDir() / "wg_drop.pcap").string(), "--read",
+                       (dataDir() / "any_sll2.pcap").string(), "--write", "@mixed.pcapng"}),
+                 2, "link types differ"}),
     VL_CASE_NAMES);
 
 }  // namespace

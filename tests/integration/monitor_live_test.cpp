@@ -2,10 +2,9 @@
 // while running, SIGINT/SIGTERM ending the capture with a summary, --duration ending it alone.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "lab/context.hpp"
 #include "monitor_test_process.hpp"
+#include "pcapng_blocks.hpp"
 #include "test_support.hpp"
 
 namespace vpnleak::testing {
@@ -176,9 +175,32 @@ TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
   EXPECT_NE(dump.out.find("10.9.9.2.9:"), std::string::npos) << dump.out;
   EXPECT_NE(dump.out.find("lo.leak.test"), std::string::npos) << dump.out;
   EXPECT_EQ(dump.out.find(".51820:"), std::string::npos) << dump.out;  // no tunnel packet
-  std::ifstream in(pcap.path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(bytes.find("vlmd0"), std::string::npos);  // its interface description names it
+  // Each frame is recorded on the interface it left by: the interface descriptions follow the
+  // start line's sources, and each packet block names its description.
+  const auto blocks = readPcapngBlocks(pcap.path);
+  ASSERT_TRUE(blocks) << "block lengths do not add up";
+  std::vector<std::string> idb_names;
+  std::size_t to_dummy = 0;
+  std::size_t dns_on_lo = 0;
+  for (const auto& b : *blocks) {
+    if (b.type == 1) idb_names.push_back(pcapngInterfaceName(b));
+    if (b.type != 6) continue;
+    const auto iface = idb_names.at(pcapngU32(b.body, 0));
+    const auto frame = pcapngFrame(b);
+    if (frame.find(std::string("\x0a\x09\x09\x02", 4)) != std::string::npos) {
+      EXPECT_EQ(iface, "vlmd0");
+      ++to_dummy;
+    }
+    if (frame.find("leak") != std::string::npos) {  // the DNS name's label
+      EXPECT_EQ(iface, "lo");
+      ++dns_on_lo;
+    }
+  }
+  ASSERT_EQ(idb_names.size(), 2U);
+  EXPECT_EQ(idb_names[0], lines.front()["sources"][0]["name"]);
+  EXPECT_EQ(idb_names[1], lines.front()["sources"][1]["name"]);
+  EXPECT_GE(to_dummy, 1U);
+  EXPECT_GE(dns_on_lo, 1U);
 }
 
 TEST_F(MonitorLive, TextOutputIsReadable) {

@@ -1,0 +1,55 @@
+// lab run's options are checked before any lab is built: --pcap-dir must be a directory or a new
+// one in an existing directory (a trailing slash included), and checking creates nothing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lab/assessment.hpp"
+#include "test_support.hpp"
+
+namespace vpnleak::lab {
+namespace {
+
+namespace fs = std::filesystem;
+
+AssessmentOptions withPcapDir(const std::string& dir) {
+  AssessmentOptions o;
+  o.scenarios = {"reconnect"};
+  o.pcap_dir = dir;
+  return o;
+}
+
+TEST(LabAssessmentOptions, PcapDirIsADirectoryOrANewOneInAnExistingDirectory) {
+  const testing::TempFile parent("vlt-pcapdir");
+  fs::create_directory(parent.path);
+  struct RemoveAll {  // the directory and what the test put in it, however the test ends
+    std::string path;
+    ~RemoveAll() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } const cleanup{parent.path};
+  EXPECT_TRUE(validate(withPcapDir(parent.path)));
+  EXPECT_TRUE(validate(withPcapDir(parent.path + "/")));
+  for (const auto& fresh : {parent.path + "/new", parent.path + "/new/", parent.path + "/./new"}) {
+    const auto st = validate(withPcapDir(fresh));
+    EXPECT_TRUE(st) << fresh << ": " << st.error().message();
+    EXPECT_FALSE(fs::exists(parent.path + "/new")) << "validate created " << fresh;
+  }
+  const auto deep = parent.path + "/a/b/";
+  auto st = validate(withPcapDir(deep));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, core::Errc::kInvalidArgument);
+  EXPECT_EQ(
+      st.error().message(),
+      "--pcap-dir '" + deep + "': expected a directory, or a new one in an existing directory");
+  const auto file = parent.path + "/file";
+  std::ofstream(file) << "x";
+  st = validate(withPcapDir(file));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "--pcap-dir '" + file + "' is not a directory");
+}
+
+}  // namespace
+}  // namespace vpnleak::lab
