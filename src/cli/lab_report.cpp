@@ -203,7 +203,23 @@ std::string assessmentJunit(const core::Json& doc) {
   return report::junitXml("vpnleak lab run", cases);
 }
 
-std::string assessmentHtml(const core::Json& doc) {
+namespace {
+
+// A link to FILE from a page at HTML_PATH: relative when both are known, else file://.
+std::string linkFrom(const std::string& html_path, const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!html_path.empty()) {
+    const auto dir = fs::absolute(html_path, ec).parent_path();
+    const auto rel = fs::path(file).lexically_relative(dir);
+    if (!ec && !rel.empty()) return rel.string();
+  }
+  return "file://" + file;
+}
+
+}  // namespace
+
+std::string assessmentHtml(const core::Json& doc, const std::string& html_path) {
   std::vector<report::HtmlRow> rows;
   for (const auto& s : doc["scenarios"]) {
     for (const auto& r : s["results"]) {
@@ -225,6 +241,7 @@ std::string assessmentHtml(const core::Json& doc) {
         }
       }
       row.note = r.value("error", "");
+      if (r.contains("pcap")) row.pcap = linkFrom(html_path, r["pcap"].get<std::string>());
       if (r.contains("leaks_by_class")) row.by_class = byClassText(r);
       for (const auto& e : r.value("evidence", core::Json::array())) {
         row.evidence.push_back(e.get<std::string>());
@@ -271,7 +288,7 @@ int runLabAssessment(const RunArgs& a) {
   if (!a.junit.empty() && !writeFile(a.junit, assessmentJunit(*doc))) {
     return fail(3, "cannot write the JUnit report to " + a.junit);
   }
-  if (!a.html.empty() && !writeFile(a.html, assessmentHtml(*doc))) {
+  if (!a.html.empty() && !writeFile(a.html, assessmentHtml(*doc, a.html))) {
     return fail(3, "cannot write the HTML report to " + a.html);
   }
   return lab::exitCodeFor(*doc);

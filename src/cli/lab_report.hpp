@@ -31,7 +31,9 @@ void printAssessment(const core::Json& doc, std::ostream& out);
 // JUnit XML: one testcase per scenario × guard mode; guard-off leaks are findings, not failures.
 std::string assessmentJunit(const core::Json& doc);
 // The self-contained HTML report with the SVG timeline.
-std::string assessmentHtml(const core::Json& doc);
+// HTML_PATH: where the page goes, so that it links each mode's pcap file (lab run --pcap-dir)
+// relative to itself; empty: absolute file:// links.
+std::string assessmentHtml(const core::Json& doc, const std::string& html_path = {});
 int runLabAssessment(const RunArgs& args);
 
 }  // namespace vpnleak::cli

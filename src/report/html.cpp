@@ -89,7 +89,9 @@ std::string evidenceCell(const HtmlRow& r) {
   if (r.evidence.empty()) return h;
   h += "<details><summary>first leaked packets</summary><pre>";
   for (const auto& e : r.evidence) h += xmlEscape(e) + "\n";
-  return h + "</pre></details>";
+  h += "</pre></details>";
+  if (!r.pcap.empty()) h += "<a href=\"" + xmlEscape(r.pcap) + "\">all leaked packets (pcapng)</a>";
+  return h;
 }
 
 std::string pointsTable(const std::vector<HtmlRow>& rows) {

@@ -25,6 +25,7 @@ struct HtmlRow {
   std::string note;                   // an error message, or the description
   std::string by_class;               // "dns 120, ipv6 3": the counted leaks per class
   std::vector<std::string> evidence;  // the first leaked packets, one line each
+  std::string pcap;                   // link to all of them (lab run --pcap-dir); empty: none
   // The commands run at the scenario's defined points, one line each; empty: not run.
   std::string steady_audit, steady_test, fault_audit;
 };

@@ -180,6 +180,7 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   ASSERT_NE(page.find("<svg"), std::string::npos);
   EXPECT_NE(page.find("Audit and test at defined points"), std::string::npos);
   EXPECT_NE(page.find("dns-outside-tunnel(high)"), std::string::npos);
+  EXPECT_NE(page.find("<a href=\"pcap/dns-isp-guard-off.pcapng\">"), std::string::npos);
 
   // The report as a browser draws it.
   if (!core::haveExecutable("chromium")) {

@@ -21,6 +21,7 @@ core::Json sampleDoc() {
          "window_ms":{"median":1000.2,"p95":1100,"max":1100},"duration_ms":5000,
          "leaks_by_class":{"dns":0,"stun":0,"tunnel-misdirected":0,"ipv6":2,"ipv4":10,"other":0},
          "evidence":["ipv4 icmp 192.168.77.2 > 192.0.2.10 at 2023-11-14T22:13:20Z"],
+         "pcap":"/srv/out/pcap/reconnect-guard-off.pcapng",
          "points":{
   "steady" : {
     "audit" : {"exit_code" : 1, "findings" : [ {"id" : "no-killswitch", "severity" : "high"} ]},
@@ -100,6 +101,15 @@ TEST(LabRunReport, HtmlIsSelfContainedWithATimeline) {
   EXPECT_NE(html.find("Audit and test at defined points"), std::string::npos);
   EXPECT_NE(html.find("<td>no-killswitch(high)</td><td>killswitch=leak</td>"), std::string::npos);
   EXPECT_NE(html.find("first leaked packets"), std::string::npos);
+  // The mode's pcap file (--pcap-dir): relative to the page when its place is known.
+  EXPECT_NE(html.find("<a href=\"file:///srv/out/pcap/reconnect-guard-off.pcapng\">"),
+            std::string::npos);
+  const auto placed = assessmentHtml(sampleDoc(), "/srv/out/report.html");
+  EXPECT_NE(placed.find("<a href=\"pcap/reconnect-guard-off.pcapng\">all leaked packets"),
+            std::string::npos);
+  EXPECT_NE(assessmentHtml(sampleDoc(), "/srv/elsewhere/r.html")
+                .find("<a href=\"../out/pcap/reconnect-guard-off.pcapng\">"),
+            std::string::npos);
 }
 
 TEST(LabRunReport, TimelineScalesToTheLongestWindow) {
