@@ -85,6 +85,7 @@ class LabMonitor : public ::testing::Test {
     }
     prefix_ = "vlm" + randomHex(3) + "-";
     ref_file_ = "/tmp/" + prefix_ + "ref.pcap";
+    leaks_file_ = "/tmp/" + prefix_ + "leaks.pcapng";
   }
   void TearDown() override {
     // Processes first (they hold sockets in the namespaces), then the lab, then files.
@@ -95,6 +96,7 @@ class LabMonitor : public ::testing::Test {
     }
     std::error_code ec;
     std::filesystem::remove(ref_file_, ec);
+    std::filesystem::remove(leaks_file_, ec);
   }
 
   void bringUp(bool tunnel_ipv6) {
@@ -130,14 +132,15 @@ class LabMonitor : public ::testing::Test {
             "for i in 1 2 3; do echo " + tag + " > /dev/udp/" + server + "/40001; done"});
   }
 
-  std::string prefix_, ref_file_, client_;
+  std::string prefix_, ref_file_, leaks_file_, client_;
   lab::LabPlan plan_;
   Background ref_, mon_;
 };
 
 TEST_F(LabMonitor, TunnelDropAndRestoreLeaksMatchTheReferenceCapture) {
   bringUp(false);
-  ASSERT_NO_FATAL_FAILURE(startCaptures({"--gap-ms", "300", "--metrics", "127.0.0.1:9469"}));
+  ASSERT_NO_FATAL_FAILURE(
+      startCaptures({"--gap-ms", "300", "--metrics", "127.0.0.1:9469", "--write", leaks_file_}));
   traffic("healthy1");  // through the tunnel: nothing leaks
 
   ASSERT_TRUE(lab::dropTunnel(prefix_).ok());
@@ -180,6 +183,16 @@ TEST_F(LabMonitor, TunnelDropAndRestoreLeaksMatchTheReferenceCapture) {
     if (j.ok() && (*j)["type"] == "leak") offline_leaks.push_back(*j);
   }
   EXPECT_EQ(packetKeys(leaks), packetKeys(offline_leaks));
+  // Byte for byte: the frames the monitor saved (--write) are those the reference capture's leak
+  // filter selects, in the same order.
+  const auto frames = [](const std::string& file, const std::string& filter) {
+    auto r = sh({"tcpdump", "-r", file, "-nn", "-t", "-xx", filter});
+    EXPECT_EQ(r.exit_code, 0) << file << ": " << r.err;
+    return r.out;
+  };
+  const auto saved = frames(leaks_file_, "");
+  EXPECT_FALSE(saved.empty());
+  EXPECT_EQ(saved, frames(ref_file_, leakFilter(plan_.tunnel.endpoint)));
   bool saw_isp_query = false;
   for (const auto& j : leaks) {
     saw_isp_query = saw_isp_query || j.value("dns_qname", "") == "isp." + plan_.options.zone;
