@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -205,16 +207,34 @@ std::string assessmentJunit(const core::Json& doc) {
 
 namespace {
 
+// A path as a URL path: every octet but the unreserved ones and '/' percent-encoded (so that
+// '#', '?', '%' or a ':' in a first segment cannot change what the link means).
+std::string urlPath(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
 // A link to FILE from a page at HTML_PATH: relative when both are known, else file://.
 std::string linkFrom(const std::string& html_path, const std::string& file) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!html_path.empty()) {
-    const auto dir = fs::absolute(html_path, ec).parent_path();
-    const auto rel = fs::path(file).lexically_relative(dir);
-    if (!ec && !rel.empty()) return rel.string();
+    const auto dir = fs::absolute(html_path, ec).lexically_normal().parent_path();
+    const auto rel = fs::path(file).lexically_normal().lexically_relative(dir);
+    if (!ec && !rel.empty()) return urlPath(rel.string());
   }
-  return "file://" + file;
+  return "file://" + urlPath(fs::path(file).lexically_normal().string());
 }
 
 }  // namespace
@@ -266,12 +286,14 @@ int runLabAssessment(const RunArgs& a) {
   ao.vpn_down_cmd = a.vpn_down_cmd;
   ao.vpn = a.vpn;
   ao.pcap_dir = a.pcap_dir;
+  // Children's exit codes are read (the monitor's): an inherited SIGCHLD=SIG_IGN would hide them.
+  std::signal(SIGCHLD, SIG_DFL);
   std::error_code ec;
   ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());
   // Absolute once checked as given: the monitor writing the files runs in another directory.
   if (!ao.pcap_dir.empty()) {
-    ao.pcap_dir = std::filesystem::absolute(ao.pcap_dir, ec).lexically_normal().string();
+    ao.pcap_dir = std::filesystem::weakly_canonical(ao.pcap_dir, ec).string();
     if (ec) return fail(3, "cannot resolve --pcap-dir '" + a.pcap_dir + "': " + ec.message());
     if (ao.pcap_dir.size() > 1 && ao.pcap_dir.back() == '/') ao.pcap_dir.pop_back();
   }

@@ -187,9 +187,11 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
   const auto snaplen = a.ifaces.empty() ? monitor::PcapFileReader::kMaxCaptured
                                         : static_cast<std::uint32_t>(a.snaplen);
   VL_TRY_ASSIGN(auto w, monitor::PcapngWriter::open(a.write, snaplen));
-  if (w.sharesFileWith(STDOUT_FILENO)) {
+  if (w.sharesFileWith(STDOUT_FILENO) || w.sharesFileWith(STDERR_FILENO)) {
     w.abandon();
-    return bad("is the monitor's stdout, which carries the events: expected another file");
+    return bad(
+        "is the monitor's stdout or stderr, which carry its events and errors: expected "
+        "another file");
   }
   return w;
 }

@@ -167,8 +167,9 @@ core::Status validate(const AssessmentOptions& opts) {
   if (!opts.pcap_dir.empty()) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    auto dir = fs::absolute(opts.pcap_dir, ec).lexically_normal();
-    if (!dir.has_filename()) dir = dir.parent_path();  // "new/" names "new"
+    // As the files will be made: symbolic links followed, then "..", then "new/" names "new".
+    auto dir = fs::weakly_canonical(opts.pcap_dir, ec);
+    if (!dir.has_filename()) dir = dir.parent_path();
     const bool is_dir = fs::is_directory(dir, ec);
     if (!is_dir && fs::exists(dir, ec)) {
       return core::makeError(core::Errc::kInvalidArgument,

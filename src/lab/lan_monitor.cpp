@@ -104,10 +104,11 @@ core::Result<MonitorOutput> LanMonitor::stop() {
   pid_ = -1;
   VL_TRY_ASSIGN(auto out, parseMonitorOutput(slurp(log())));
   if (early || (done && code != 0 && code != 1 && code != -1)) {
-    return core::makeError(core::Errc::kSystem,
-                           "vpnleak monitor on " + iface_ + (early ? " ended early" : " failed") +
-                               " (exit " + std::to_string(code) + ")" +
-                               (out.error.empty() ? "; see " + log() : ": " + out.error));
+    return core::makeError(
+        core::Errc::kSystem,
+        "vpnleak monitor on " + iface_ + (early ? " ended early" : " failed") +
+            (code < 0 ? " (exit status unknown)" : " (exit " + std::to_string(code) + ")") +
+            (out.error.empty() ? "; see " + log() : ": " + out.error));
   }
   if (!out.summary) {
     return core::makeError(core::Errc::kSystem, "vpnleak monitor on " + iface_ +

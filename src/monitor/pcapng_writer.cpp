@@ -68,38 +68,49 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
   const auto bad = [&path](const std::string& why) {
     return core::makeError(core::Errc::kInvalidArgument, "--write '" + path + "' " + why);
   };
-  const auto cannot = [&path] {
+  const auto cannot = [&path](int err) {
     return core::makeError(core::Errc::kInvalidArgument,
-                           "cannot write --write '" + path + "': " + std::strerror(errno));
+                           "cannot write --write '" + path + "': " + std::strerror(err));
   };
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return bad("is a directory, not a file to write");
+  const auto what = [&path]() -> std::string {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) {
+      return "is a symbolic link to a missing file";
+    }
+    if (::stat(path.c_str(), &st) != 0) return "";
+    if (S_ISDIR(st.st_mode)) return "is a directory, not a file to write";
+    if (S_ISFIFO(st.st_mode)) return "is a FIFO that nobody reads yet: start its reader first";
     if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
-      return bad("is a block device or a socket: expected a file, a FIFO or /dev/null");
+      return "is a block device or a socket: expected a file, a FIFO or /dev/null";
     }
-    if (S_ISFIFO(st.st_mode)) {
-      // Without a reader a plain open would wait for one, before any input has been checked.
-      core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-      if (!fd.valid() && errno == ENXIO) {
-        return bad("is a FIFO that nobody reads yet: start its reader first");
-      }
-      if (!fd.valid()) return cannot();
-      const int flags = ::fcntl(fd.get(), F_GETFL);
-      if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return cannot();
-      return PcapngWriter(std::move(fd), path, snaplen, false, true);
-    }
-  }
-  // Not truncated here: a run that fails before begin() leaves an existing file as it was.
+    return "";
+  };
+  // What the path is, is decided from the descriptor opened, never from an earlier stat. Not
+  // blocking (a FIFO without a reader fails at once instead of waiting for one), no controlling
+  // terminal; not truncated here: a run that fails before begin() leaves a file as it was.
   // O_EXCL says whether this call made the file (a symbolic link is never followed to make one).
+  constexpr int kFlags = O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   bool created = true;
-  core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  core::UniqueFd fd(::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0644));
   if (!fd.valid() && errno == EEXIST) {
     created = false;
-    fd = core::UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    fd = core::UniqueFd(::open(path.c_str(), kFlags));
   }
-  if (!fd.valid()) return cannot();
-  return PcapngWriter(std::move(fd), path, snaplen, created, false);
+  if (!fd.valid()) {
+    const int err = errno;
+    const auto why = what();
+    return why.empty() ? cannot(err) : bad(why);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return cannot(errno);
+  if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode)) {
+    return bad(S_ISDIR(st.st_mode)
+                   ? "is a directory, not a file to write"
+                   : "is a block device or a socket: expected a file, a FIFO or /dev/null");
+  }
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return cannot(errno);
+  return PcapngWriter(std::move(fd), path, snaplen, created, S_ISFIFO(st.st_mode));
 }
 
 core::Status PcapngWriter::checkSources(const std::vector<SourceInfo>& sources) const {
@@ -119,8 +130,10 @@ core::Status PcapngWriter::checkSources(const std::vector<SourceInfo>& sources) 
 bool PcapngWriter::sharesFileWith(int fd) const {
   struct stat mine {};
   struct stat theirs {};
-  return ::fstat(fd_.get(), &mine) == 0 && ::fstat(fd, &theirs) == 0 &&
-         mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino && !S_ISCHR(mine.st_mode);
+  if (::fstat(fd_.get(), &mine) != 0 || ::fstat(fd, &theirs) != 0) return false;
+  // A character device other than a terminal (/dev/null) takes any number of writers.
+  const bool shareable = S_ISCHR(mine.st_mode) && ::isatty(fd_.get()) == 0;
+  return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino && !shareable;
 }
 
 void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
@@ -190,7 +203,7 @@ void PcapngWriter::packet(std::uint32_t source, Timestamp ts, wire::Bytes data,
 void PcapngWriter::close() {
   if (!fd_.valid()) return;
   flush();
-  if (::close(fd_.release()) != 0 && error_ == 0) error_ = errno;
+  if (::close(fd_.release()) != 0 && error() == 0) error_ = errno;
 }
 
 void PcapngWriter::abandon() {

@@ -86,11 +86,12 @@ namespace {
 
 std::string evidenceCell(const HtmlRow& r) {
   std::string h = xmlEscape(r.note.empty() ? r.description : r.note);
-  if (r.evidence.empty()) return h;
-  h += "<details><summary>first leaked packets</summary><pre>";
-  for (const auto& e : r.evidence) h += xmlEscape(e) + "\n";
-  h += "</pre></details>";
-  if (!r.pcap.empty()) h += "<a href=\"" + xmlEscape(r.pcap) + "\">all leaked packets (pcapng)</a>";
+  if (!r.evidence.empty()) {
+    h += "<details><summary>first leaked packets</summary><pre>";
+    for (const auto& e : r.evidence) h += xmlEscape(e) + "\n";
+    h += "</pre></details>";
+  }
+  if (!r.pcap.empty()) h += "<a href=\"" + xmlEscape(r.pcap) + "\">leaked packets (pcapng)</a>";
   return h;
 }
 

@@ -249,6 +249,14 @@ TEST(LabRun, RejectsUnknownScenarioWithExit2) {
             std::string::npos)
       << r.err;
   EXPECT_FALSE(std::filesystem::exists(missing));
+  r = sh({vpnleakBinary(), "lab", "run", "--prefix", "vlrbad-", "--pcap-dir", ""});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--pcap-dir: expected a directory"), std::string::npos) << r.err;
+  // A relative value is named as given.
+  r = sh({"bash", "-c", "cd /etc && exec \"$0\" lab run --prefix vlrbad- --pcap-dir hostname",
+          vpnleakBinary()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: --pcap-dir 'hostname' is not a directory\n");
 }
 
 }  // namespace

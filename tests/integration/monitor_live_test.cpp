@@ -170,8 +170,7 @@ TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
   const auto leaks = summary[0]["leaks"].get<std::size_t>();
   auto dump = sh({"tcpdump", "-r", pcap.path, "-nn"});
   EXPECT_EQ(dump.exit_code, 0) << dump.err;
-  EXPECT_EQ(static_cast<std::size_t>(std::count(dump.out.begin(), dump.out.end(), '\n')), leaks)
-      << dump.out;
+
   EXPECT_NE(dump.out.find("10.9.9.2.9:"), std::string::npos) << dump.out;
   EXPECT_NE(dump.out.find("lo.leak.test"), std::string::npos) << dump.out;
   EXPECT_EQ(dump.out.find(".51820:"), std::string::npos) << dump.out;  // no tunnel packet
@@ -197,6 +196,9 @@ TEST_F(MonitorLive, SeveralInterfacesAtOnce) {
     }
   }
   ASSERT_EQ(idb_names.size(), 2U);
+  EXPECT_EQ(static_cast<std::size_t>(std::count_if(blocks->begin(), blocks->end(),
+                                                   [](const auto& b) { return b.type == 6; })),
+            leaks);
   EXPECT_EQ(idb_names[0], lines.front()["sources"][0]["name"]);
   EXPECT_EQ(idb_names[1], lines.front()["sources"][1]["name"]);
   EXPECT_GE(to_dummy, 1U);

@@ -105,11 +105,22 @@ TEST(LabRunReport, HtmlIsSelfContainedWithATimeline) {
   EXPECT_NE(html.find("<a href=\"file:///srv/out/pcap/reconnect-guard-off.pcapng\">"),
             std::string::npos);
   const auto placed = assessmentHtml(sampleDoc(), "/srv/out/report.html");
-  EXPECT_NE(placed.find("<a href=\"pcap/reconnect-guard-off.pcapng\">all leaked packets"),
+  EXPECT_NE(placed.find("<a href=\"pcap/reconnect-guard-off.pcapng\">leaked packets (pcapng)"),
             std::string::npos);
   EXPECT_NE(assessmentHtml(sampleDoc(), "/srv/elsewhere/r.html")
                 .find("<a href=\"../out/pcap/reconnect-guard-off.pcapng\">"),
             std::string::npos);
+  EXPECT_NE(assessmentHtml(sampleDoc(), "/srv/out/../elsewhere/r.html")
+                .find("<a href=\"../out/pcap/reconnect-guard-off.pcapng\">"),
+            std::string::npos);
+  // Characters that would change what a URL means are percent-encoded; a mode without evidence
+  // lines still links its file.
+  auto odd = sampleDoc();
+  odd["scenarios"][0]["results"][0]["pcap"] = "/srv/a#b?c%d/x y.pcapng";
+  odd["scenarios"][0]["results"][1]["pcap"] = "/srv/out/pcap/reconnect-guard-on.pcapng";
+  const auto encoded = assessmentHtml(odd, "/srv/r.html");
+  EXPECT_NE(encoded.find("<a href=\"a%23b%3Fc%25d/x%20y.pcapng\">"), std::string::npos);
+  EXPECT_NE(encoded.find("<a href=\"out/pcap/reconnect-guard-on.pcapng\">"), std::string::npos);
 }
 
 TEST(LabRunReport, TimelineScalesToTheLongestWindow) {

@@ -97,7 +97,7 @@ TEST(MonitorPcapng, BlocksAreWellFormedAndLibpcapReadsTheFramesBack) {
 
 TEST(MonitorPcapng, NamesOfEveryPaddingAndFramesFromEmptyToLargerThanTheBuffer) {
   const TempFile file("vlt-pcapng-sizes");
-  auto w = PcapngWriter::open(file.path, 96);
+  auto w = PcapngWriter::open(file.path, 131072);
   ASSERT_TRUE(w) << w.error().message();
   // Names of 4, 5, 6 and 7 bytes: option padding of 0, 3, 2 and 1 bytes.
   const std::vector<std::string> names{"eth0", "wlan0", "enp0s3", "wwp0s20"};
@@ -116,7 +116,7 @@ TEST(MonitorPcapng, NamesOfEveryPaddingAndFramesFromEmptyToLargerThanTheBuffer) 
   ASSERT_EQ(all->size(), 1 + names.size() + frames.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(testing::pcapngInterfaceName((*all)[1 + i]), names[i]);
-    EXPECT_EQ(pcapngU32((*all)[1 + i].body, 4), 96U);  // --snaplen
+    EXPECT_EQ(pcapngU32((*all)[1 + i].body, 4), 131072U);  // the snapshot length given
   }
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const auto& epb = (*all)[1 + names.size() + i];
