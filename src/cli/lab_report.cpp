@@ -291,12 +291,6 @@ int runLabAssessment(const RunArgs& a) {
   std::error_code ec;
   ao.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (auto st = lab::validate(ao); !st) return fail(2, st.error().message());
-  // Absolute once checked as given: the monitor writing the files runs in another directory.
-  if (!ao.pcap_dir.empty()) {
-    ao.pcap_dir = std::filesystem::weakly_canonical(ao.pcap_dir, ec).string();
-    if (ec) return fail(3, "cannot resolve --pcap-dir '" + a.pcap_dir + "': " + ec.message());
-    if (ao.pcap_dir.size() > 1 && ao.pcap_dir.back() == '/') ao.pcap_dir.pop_back();
-  }
   if (!a.quiet) {
     ao.progress = [](const std::string& line) { std::cerr << "[lab run] " << line << std::endl; };
   }

@@ -167,9 +167,7 @@ core::Status validate(const AssessmentOptions& opts) {
   if (!opts.pcap_dir.empty()) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    // As the files will be made: symbolic links followed, then "..", then "new/" names "new".
-    auto dir = fs::weakly_canonical(opts.pcap_dir, ec);
-    if (!dir.has_filename()) dir = dir.parent_path();
+    const fs::path dir = resolvePcapDir(opts.pcap_dir);
     const bool is_dir = fs::is_directory(dir, ec);
     if (!is_dir && fs::exists(dir, ec)) {
       return core::makeError(core::Errc::kInvalidArgument,
@@ -186,14 +184,25 @@ core::Status validate(const AssessmentOptions& opts) {
   return validate(lo);
 }
 
-core::Result<Json> runAssessment(const AssessmentOptions& opts) {
-  VL_TRY(validate(opts));
+std::string resolvePcapDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto p = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) p = fs::absolute(dir, ec).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "new/" names "new"
+  return p.string();
+}
+
+core::Result<Json> runAssessment(const AssessmentOptions& given) {
+  VL_TRY(validate(given));
+  AssessmentOptions opts = given;
   if (!opts.pcap_dir.empty()) {
+    opts.pcap_dir = resolvePcapDir(given.pcap_dir);
     std::error_code ec;
     std::filesystem::create_directory(opts.pcap_dir, ec);
     if (ec) {
       return core::makeError(core::Errc::kEnvironment,
-                             "cannot create --pcap-dir '" + opts.pcap_dir + "': " + ec.message());
+                             "cannot create --pcap-dir '" + given.pcap_dir + "': " + ec.message());
     }
   }
   std::vector<const Scenario*> chosen;

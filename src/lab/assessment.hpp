@@ -28,8 +28,13 @@ struct AssessmentOptions {
   std::function<void(const std::string&)> progress;  // one line per step, may be empty
 };
 
-// Errc::kInvalidArgument for an unknown scenario id or runs outside 1..100.
+// Errc::kInvalidArgument for an unknown scenario id, runs outside 1..100, or a pcap_dir that is
+// neither a directory nor a new one in an existing directory.
 core::Status validate(const AssessmentOptions& opts);
+
+// pcap_dir as the files are made (the monitor writing them runs elsewhere): absolute, symbolic
+// links followed, ".." folded, no trailing '/'.
+std::string resolvePcapDir(const std::string& dir);
 
 // Document "vpnleak.run/1". A scenario step that fails is recorded with verdict "error"; the
 // whole run errors on invalid options and when a lab cannot be built.

@@ -53,6 +53,26 @@ void putBytes(char*& at, const void* data, std::size_t n) {
   at += pad;
 }
 
+// Why a path of this kind cannot be written to; empty for a file, a FIFO or a character device.
+std::string refusedKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "is a directory, not a file to write";
+  if (S_ISBLK(mode) || S_ISSOCK(mode)) {
+    return "is a block device or a socket: expected a file, a FIFO or /dev/null";
+  }
+  return "";
+}
+
+// Why open(2) failed on path, when its kind says more than errno does; empty otherwise.
+std::string whyNotOpened(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) {
+    return "is a symbolic link to a missing file";
+  }
+  if (::stat(path.c_str(), &st) != 0) return "";
+  if (S_ISFIFO(st.st_mode)) return "is a FIFO that nobody reads yet: start its reader first";
+  return refusedKind(st.st_mode);
+}
+
 }  // namespace
 
 PcapngWriter::PcapngWriter(core::UniqueFd fd, std::string path, std::uint32_t snaplen, bool created,
@@ -72,19 +92,6 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
     return core::makeError(core::Errc::kInvalidArgument,
                            "cannot write --write '" + path + "': " + std::strerror(err));
   };
-  const auto what = [&path]() -> std::string {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) {
-      return "is a symbolic link to a missing file";
-    }
-    if (::stat(path.c_str(), &st) != 0) return "";
-    if (S_ISDIR(st.st_mode)) return "is a directory, not a file to write";
-    if (S_ISFIFO(st.st_mode)) return "is a FIFO that nobody reads yet: start its reader first";
-    if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
-      return "is a block device or a socket: expected a file, a FIFO or /dev/null";
-    }
-    return "";
-  };
   // What the path is, is decided from the descriptor opened, never from an earlier stat. Not
   // blocking (a FIFO without a reader fails at once instead of waiting for one), no controlling
   // terminal; not truncated here: a run that fails before begin() leaves a file as it was.
@@ -98,16 +105,12 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
   }
   if (!fd.valid()) {
     const int err = errno;
-    const auto why = what();
+    const auto why = whyNotOpened(path);
     return why.empty() ? cannot(err) : bad(why);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return cannot(errno);
-  if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode)) {
-    return bad(S_ISDIR(st.st_mode)
-                   ? "is a directory, not a file to write"
-                   : "is a block device or a socket: expected a file, a FIFO or /dev/null");
-  }
+  if (const auto why = refusedKind(st.st_mode); !why.empty()) return bad(why);
   const int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return cannot(errno);
   return PcapngWriter(std::move(fd), path, snaplen, created, S_ISFIFO(st.st_mode));

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "core/json.hpp"
 #include "core/unique_fd.hpp"
 #include "monitor_test_process.hpp"
@@ -235,9 +236,7 @@ TEST(MonitorWrite, AFailedRunLeavesTheFileAsItWas) {
   auto r = sh({vpnleakBinary(), "monitor", "--read", bad.string(), "--endpoint",
                "203.0.113.2:51820", "--write", existing.path});
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  std::ifstream in(existing.path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(content, "keep me\n");
+  EXPECT_EQ(core::readFile(existing.path).value_or(""), "keep me\n");
   // ... and one it created is removed again.
   const TempFile created("vlt-new.pcapng");
   r = sh({vpnleakBinary(), "monitor", "--read", bad.string(), "--endpoint", "203.0.113.2:51820",

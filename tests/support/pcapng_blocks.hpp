@@ -4,10 +4,11 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/file.hpp"
 
 namespace vpnleak::testing {
 
@@ -38,8 +39,7 @@ inline std::optional<std::vector<PcapngBlock>> pcapngBlocks(const std::string& f
 }
 
 inline std::optional<std::vector<PcapngBlock>> readPcapngBlocks(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return pcapngBlocks({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+  return pcapngBlocks(core::readFile(path).value_or(""));
 }
 
 // An interface description's name (its if_name option), "" without one.

@@ -51,5 +51,29 @@ TEST(LabAssessmentOptions, PcapDirIsADirectoryOrANewOneInAnExistingDirectory) {
   EXPECT_EQ(st.error().message(), "--pcap-dir '" + file + "' is not a directory");
 }
 
+TEST(LabAssessmentOptions, PcapDirResolvesToWhereTheFilesAreMade) {
+  const testing::TempFile parent("vlt-pcapres");
+  fs::create_directories(parent.path + "/real");
+  fs::create_directory_symlink(parent.path + "/real", parent.path + "/link");
+  struct RemoveAll {
+    std::string path;
+    ~RemoveAll() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } const cleanup{parent.path};
+  const auto real = fs::canonical(parent.path).string() + "/real";
+  EXPECT_EQ(resolvePcapDir(parent.path + "/link/new/"), real + "/new");
+  EXPECT_EQ(resolvePcapDir(parent.path + "/real/../real/./x"), real + "/x");
+  // A relative name is taken from the working directory: the monitor runs elsewhere.
+  const auto cwd = fs::current_path();
+  fs::current_path(parent.path);
+  const auto relative = resolvePcapDir("real/new");
+  const auto fresh = resolvePcapDir("fresh");  // nothing of it exists yet
+  fs::current_path(cwd);
+  EXPECT_EQ(relative, real + "/new");
+  EXPECT_EQ(fresh, fs::canonical(parent.path).string() + "/fresh");
+}
+
 }  // namespace
 }  // namespace vpnleak::lab

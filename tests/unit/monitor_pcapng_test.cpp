@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file.hpp"
 #include "monitor/capture.hpp"
 #include "monitor/pcapng_writer.hpp"
 #include "monitor_frames.hpp"
@@ -29,10 +30,7 @@ using testing::TempFile;
 
 const Timestamp kTs{std::chrono::nanoseconds(1'714'564'800'123'456'789LL)};
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string readAll(const std::string& path) { return core::readFile(path).value_or(""); }
 
 f::Bytes8 dnsFrame(const std::string& name) {
   f::V4 v4;
