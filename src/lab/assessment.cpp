@@ -66,10 +66,21 @@ core::Result<std::vector<double>> injectFaults(const Scenario& s, const Scenario
   return faults;
 }
 
+// Where one scenario × guard mode's leaked packets go (lab run --pcap-dir); empty without it.
+std::string pcapPath(const AssessmentOptions& opts, const Scenario& s, bool guard_on) {
+  if (opts.pcap_dir.empty()) return {};
+  return opts.pcap_dir + "/" + s.id + "-guard-" + (guard_on ? "on" : "off") + ".pcapng";
+}
+
 // Everything between `lab up` and `lab down` of one scenario × guard mode: the setup, the guard,
 // the steady-state point, then the monitor on the client's LAN side for the traffic and faults.
 core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOptions& opts,
                            const LabPlan& plan) {
+  // An earlier run's file for this mode must not pass for this one's if this one fails early.
+  if (const auto earlier = pcapPath(opts, s, guard_on); !earlier.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(earlier, ec);
+  }
   Scenario::Step fault = s.fault;
   Scenario::Step restore = s.restore;
   if (!opts.vpn_cmd.empty()) {
@@ -85,13 +96,7 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
   Json points{
       {"steady", {{"audit", auditPoint(opts.self, plan)}, {"test", testPoint(opts.self, plan)}}}};
   const std::string mode = guard_on ? "on" : "off";
-  const std::string pcap =
-      opts.pcap_dir.empty() ? "" : opts.pcap_dir + "/" + s.id + "-guard-" + mode + ".pcapng";
-  // An earlier run's file for this mode must not pass for this one's if this one fails early.
-  if (!pcap.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(pcap, ec);
-  }
+  const std::string pcap = pcapPath(opts, s, guard_on);
   LanMonitor monitor(opts.self, plan, "monitor-" + mode, pcap);
   VL_TRY(monitor.start());
   Traffic traffic(plan.netns("client"), s.traffic(plan));
@@ -134,6 +139,13 @@ core::Result<Json> runMode(const Scenario& s, bool guard_on, const AssessmentOpt
     } else {
       result = {
           {"guard", guard_on ? "on" : "off"}, {"verdict", "error"}, {"error", r.error().message()}};
+      // What the monitor saved before the step failed is evidence too (measure() removed any
+      // earlier run's file before starting it, so a file here is this run's).
+      std::error_code ec;
+      if (const auto pcap = pcapPath(opts, s, guard_on);
+          !pcap.empty() && std::filesystem::is_regular_file(pcap, ec)) {
+        result["pcap"] = pcap;
+      }
     }
     if (guard_on && !(last && opts.keep)) (void)guardCli(opts, *plan, {"down"});
   }

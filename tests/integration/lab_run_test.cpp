@@ -42,6 +42,20 @@ class RunLab {
   std::string prefix_, dir_;
 };
 
+// A wg-quick-like client for --vpn-cmd: the lab's keys and addresses come in the environment.
+void writeUpScript(const RunLab& lab) {
+  std::ofstream f(lab.file("up.sh"));
+  f << "set -e\n"
+       "ip link add \"$VPNLEAK_IFACE\" type wireguard 2>/dev/null || "
+       "wireguard-go \"$VPNLEAK_IFACE\"\n"
+       "wg set \"$VPNLEAK_IFACE\" private-key \"$VPNLEAK_CLIENT_KEY\" fwmark "
+       "\"$VPNLEAK_FWMARK\" peer \"$VPNLEAK_SERVER_PUBKEY\" endpoint \"$VPNLEAK_ENDPOINT\" "
+       "allowed-ips 0.0.0.0/0\n"
+       "ip address add \"$VPNLEAK_ADDRESS\" dev \"$VPNLEAK_IFACE\"\n"
+       "ip link set \"$VPNLEAK_IFACE\" mtu 1420 up\n"
+       "ip -4 route replace default dev \"$VPNLEAK_IFACE\" table \"$VPNLEAK_TABLE\"\n";
+}
+
 std::uint64_t classCount(const core::Json& result, const std::string& cls) {
   return result["leaks_by_class"].value(cls, std::uint64_t{0});
 }
@@ -204,18 +218,7 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
 TEST(LabRun, OwnVpnCommandsReconnect) {
   VL_REQUIRE_ROOT();
   RunLab lab;
-  {
-    std::ofstream f(lab.file("up.sh"));
-    f << "set -e\n"
-         "ip link add \"$VPNLEAK_IFACE\" type wireguard 2>/dev/null || "
-         "wireguard-go \"$VPNLEAK_IFACE\"\n"
-         "wg set \"$VPNLEAK_IFACE\" private-key \"$VPNLEAK_CLIENT_KEY\" fwmark "
-         "\"$VPNLEAK_FWMARK\" peer \"$VPNLEAK_SERVER_PUBKEY\" endpoint \"$VPNLEAK_ENDPOINT\" "
-         "allowed-ips 0.0.0.0/0\n"
-         "ip address add \"$VPNLEAK_ADDRESS\" dev \"$VPNLEAK_IFACE\"\n"
-         "ip link set \"$VPNLEAK_IFACE\" mtu 1420 up\n"
-         "ip -4 route replace default dev \"$VPNLEAK_IFACE\" table \"$VPNLEAK_TABLE\"\n";
-  }
+  writeUpScript(lab);
   auto r =
       core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
                  "reconnect", "--runs", "1", "--json", "--quiet", "--vpn-cmd",
@@ -228,6 +231,42 @@ TEST(LabRun, OwnVpnCommandsReconnect) {
   ASSERT_TRUE(doc.ok()) << r->out;
   EXPECT_EQ((*doc)["vpn"], "command");
   EXPECT_NO_FATAL_FAILURE(expectLeaksOffPassesOn((*doc)["scenarios"][0]));
+  EXPECT_FALSE(lab::present(lab.prefix()));
+}
+
+// A step that fails once the monitor runs makes the result an `error`, and what the monitor
+// saved until then is still named (a stale file of an earlier run is not).
+TEST(LabRun, ErrorAfterTheMonitorStartedNamesItsPcap) {
+  VL_REQUIRE_ROOT();
+  RunLab lab;
+  writeUpScript(lab);
+  const auto dir = lab.file("pcap");
+  std::filesystem::create_directories(dir);
+  const auto stale = dir + "/reconnect-guard-off.pcapng";
+  { std::ofstream(stale) << "an earlier run's file"; }
+  auto r = core::run(
+      {vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios", "reconnect",
+       "--runs", "1", "--json", "--quiet", "--pcap-dir", dir, "--vpn-cmd",
+       "sh " + lab.file("up.sh"), "--vpn-down-cmd", "echo cannot take it down >&2; exit 7"},
+      core::RunOptions::withTimeout(std::chrono::seconds(120)));
+  ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
+  ASSERT_FALSE(r->timed_out) << r->err;
+  EXPECT_EQ(r->exit_code, 4) << r->err << r->out;
+  auto doc = core::parseJson(r->out, "lab run");
+  ASSERT_TRUE(doc.ok()) << r->out;
+  const auto& results = (*doc)["scenarios"][0]["results"];
+  ASSERT_EQ(results.size(), 2U) << r->out;
+  for (const auto& res : results) {
+    const auto guard = res["guard"].get<std::string>();
+    SCOPED_TRACE(guard);
+    EXPECT_EQ(res["verdict"], "error");
+    EXPECT_NE(res.value("error", "").find("cannot take it down"), std::string::npos) << res.dump();
+    const auto pcap = dir + "/reconnect-guard-" + guard + ".pcapng";
+    ASSERT_EQ(res.value("pcap", ""), pcap) << res.dump();
+    const auto blocks = readPcapngBlocks(pcap);
+    ASSERT_TRUE(blocks && !blocks->empty()) << pcap;
+    EXPECT_EQ(blocks->front().type, 0x0A0D0D0AU);
+  }
   EXPECT_FALSE(lab::present(lab.prefix()));
 }
 
