@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -33,6 +34,8 @@ struct MonitorArgs {
   bool json = false;
   std::string metrics;
   std::string write;
+  double write_limit_mb = 0;      // 0: one file
+  std::uint32_t write_files = 0;  // 0: all of them
   std::string direction = "out";
   bool immediate = false;
   bool prefilter = false;
@@ -186,6 +189,14 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
   // Live: frames are at most --snaplen long; from files, at most libpcap's limit.
   const auto snaplen = a.ifaces.empty() ? monitor::PcapFileReader::kMaxCaptured
                                         : static_cast<std::uint32_t>(a.snaplen);
+  if (a.write_limit_mb > 0) {
+    for (const auto& f : a.files) {
+      if (monitor::PcapngWriter::mayBecome(a.write, f)) {
+        return bad("would be split into files named like --read '" + f +
+                   "' (--write-limit): expected another name");
+      }
+    }
+  }
   VL_TRY_ASSIGN(auto w, monitor::PcapngWriter::open(a.write, snaplen));
   if (w.sharesFileWith(STDOUT_FILENO) || w.sharesFileWith(STDERR_FILENO)) {
     w.abandon();
@@ -193,10 +204,24 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
         "is the monitor's stdout or stderr, which carry its events and errors: expected "
         "another file");
   }
+  if (a.write_limit_mb > 0) {
+    const auto limit = static_cast<std::uint64_t>(std::llround(a.write_limit_mb * 1e6));
+    if (auto st = w.splitAt(limit, a.write_files); !st) {
+      w.abandon();
+      return st.error();
+    }
+  }
   return w;
 }
 
 int runMonitorCommand(const MonitorArgs& a) {
+  if (a.write_limit_mb > 0 && a.write.empty()) {
+    return fail(2, "--write-limit needs --write FILE: it splits that file");
+  }
+  if (a.write_files > 0 && a.write_limit_mb <= 0) {
+    return fail(2, "--write-files " + std::to_string(a.write_files) +
+                       " needs --write-limit MB: the files are split by size");
+  }
   auto opts = buildOptions(a);
   if (!opts) return fail(opts.error().exitCode(), opts.error().message());
   Counters counters;
@@ -227,6 +252,7 @@ int runMonitorCommand(const MonitorArgs& a) {
     sink.flush();
     return fail(summary.error().exitCode(), summary.error().message());
   }
+  if (pcap) summary->written.assign(pcap->files().begin(), pcap->files().end());
   sink.summary(*summary);
   if (sink.error() != 0) {
     return fail(3, std::string("cannot write the monitor's output to stdout: ") +
@@ -272,6 +298,13 @@ void addMonitorCommand(CLI::App& root, Action& action) {
                 "Also save every leaked frame, as captured, to this pcapng file (Wireshark, "
                 "tcpdump -r)")
       ->check([](const std::string& v) { return v.empty() ? "expected a file name" : ""; });
+  m->add_option("--write-limit", a->write_limit_mb,
+                "With --write: a new file once one holds MB megabytes (10^6 bytes), numbered "
+                "before the extension (leaks.pcapng, leaks-1.pcapng, ...)")
+      ->check(CLI::Range(0.001, 1e6));
+  m->add_option("--write-files", a->write_files,
+                "With --write-limit: keep only the newest N of this run's files")
+      ->check(CLI::Range(1U, 1000000U));
   m->add_option("--direction", a->direction, "Live: which packets to capture")
       ->check(CLI::IsMember({"out", "in", "both"}))
       ->capture_default_str();

@@ -293,23 +293,28 @@ Json windowJson(const LeakWindow& w) {
 }
 
 Json summaryJson(const Summary& s) {
-  return Json{{"type", "summary"},
-              {"packets", s.packets},
-              {"tunnel", s.tunnel},
-              {"allowed", s.allowed},
-              {"leaks", s.leaks},
-              {"other", s.other},
-              {"malformed", s.malformed},
-              {"bytes", s.bytes},
-              {"windows", s.windows},
-              {"max_window_ms", std::round(s.max_window_ms * 1000.0) / 1000.0},
-              {"first_leak", optionalTime(s.first_leak)},
-              {"last_leak", optionalTime(s.last_leak)},
-              {"kernel_drops", s.kernel_drops},
-              {"if_drops", s.if_drops},
-              {"prefilter", s.prefilter},
-              {"seconds", std::round(s.seconds * 1000.0) / 1000.0},
-              {"reasons", reasonCounts(s.reasons, false)}};
+  Json j{{"type", "summary"},
+         {"packets", s.packets},
+         {"tunnel", s.tunnel},
+         {"allowed", s.allowed},
+         {"leaks", s.leaks},
+         {"other", s.other},
+         {"malformed", s.malformed},
+         {"bytes", s.bytes},
+         {"windows", s.windows},
+         {"max_window_ms", std::round(s.max_window_ms * 1000.0) / 1000.0},
+         {"first_leak", optionalTime(s.first_leak)},
+         {"last_leak", optionalTime(s.last_leak)},
+         {"kernel_drops", s.kernel_drops},
+         {"if_drops", s.if_drops},
+         {"prefilter", s.prefilter},
+         {"seconds", std::round(s.seconds * 1000.0) / 1000.0},
+         {"reasons", reasonCounts(s.reasons, false)}};
+  if (!s.written.empty()) {
+    j["written"] =
+        Json{{"files", s.written.size()}, {"first", s.written.front()}, {"last", s.written.back()}};
+  }
+  return j;
 }
 
 std::string startText(const MonitorOptions& o, const std::vector<SourceInfo>& sources) {
@@ -387,6 +392,11 @@ std::string summaryText(const Summary& s) {
   if (s.malformed > 0) o << ", malformed frames: " << s.malformed;
   if (s.prefilter) o << " (tunnel traffic filtered in the kernel: not counted)";
   o << "\n";
+  if (s.written.size() == 1) o << "  leaked frames saved in " << s.written.front() << "\n";
+  if (s.written.size() > 1) {
+    o << "  leaked frames saved in " << s.written.size() << " files, " << s.written.front()
+      << " .. " << s.written.back() << "\n";
+  }
   return o.str();
 }
 

@@ -68,6 +68,10 @@ struct Summary {
   double max_window_ms = 0;
   double seconds = 0;  // wall-clock time the capture ran
   bool prefilter = false;
+  // With --write: the files the leaked frames went to that are still there, oldest first (one
+  // unless split with --write-limit; numbered one after the other). Filled in by the command,
+  // not by runMonitor; reported as their count, the first and the last.
+  std::vector<std::string> written;
 };
 
 // Runs until the files end, the duration passes or stop becomes true (a signal handler may set

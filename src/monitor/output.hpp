@@ -25,6 +25,8 @@ class FdOutput {
   // false, with the bytes dropped, when this or an earlier write failed.
   bool flush();
   [[nodiscard]] std::size_t buffered() const { return used_; }
+  // From now on writes go to fd (flush() first: what is buffered would go there too).
+  void retarget(int fd) { fd_ = fd; }
   // The errno of the first failed write, 0 while none has failed.
   [[nodiscard]] int error() const { return error_; }
 

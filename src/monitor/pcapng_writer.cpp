@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "monitor/pcap_file.hpp"
 
@@ -79,6 +80,7 @@ PcapngWriter::PcapngWriter(core::UniqueFd fd, std::string path, std::uint32_t sn
                            bool pipe)
     : fd_(std::move(fd)),
       out_(fd_.get()),
+      base_(path),
       path_(std::move(path)),
       snaplen_(snaplen),
       created_(created),
@@ -116,6 +118,44 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
   return PcapngWriter(std::move(fd), path, snaplen, created, S_ISFIFO(st.st_mode));
 }
 
+core::Status PcapngWriter::splitAt(std::uint64_t limit_bytes, std::uint32_t keep) {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "--write-limit: --write '" + base_ +
+                               "' is not a regular file, and only a file can be split into files");
+  }
+  limit_ = limit_bytes;
+  keep_ = keep;
+  return {};
+}
+
+std::string PcapngWriter::numberedName(const std::string& path, std::uint64_t n) {
+  if (n == 0) return path;
+  const std::filesystem::path p(path);
+  auto name = p.stem().string() + "-" + std::to_string(n) + p.extension().string();
+  return (p.parent_path() / name).string();
+}
+
+bool PcapngWriter::mayBecome(const std::string& path, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path c(name);
+  std::error_code ec;
+  const auto dir = [](const fs::path& x) { return x.has_parent_path() ? x.parent_path() : "."; };
+  if (!fs::equivalent(dir(p), dir(c), ec)) return false;
+  const auto stem = p.stem().string() + "-";
+  const auto ext = p.extension().string();
+  const auto file = c.filename().string();
+  if (file.size() <= stem.size() + ext.size() || file.rfind(stem, 0) != 0 ||
+      file.compare(file.size() - ext.size(), ext.size(), ext) != 0) {
+    return false;
+  }
+  const auto digits = file.substr(stem.size(), file.size() - stem.size() - ext.size());
+  return digits.front() != '0' &&
+         std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 core::Status PcapngWriter::checkSources(const std::vector<SourceInfo>& sources) const {
   for (const auto& s : sources) {
     if (s.link == sources.front().link) continue;
@@ -145,6 +185,12 @@ void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
     error_ = errno;
   }
   begun_ = true;
+  sources_ = sources;
+  files_.push_back(path_);
+  header();
+}
+
+void PcapngWriter::header() {
   // Section header: byte order, version 1.0, section length unknown (-1), the application.
   const std::uint32_t shb = 28 + optionSize(kApplication.size()) + 4;
   char* at = out_.room(shb);
@@ -162,7 +208,9 @@ void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
   put16(at, 0);
   put32(at, shb);
   out_.commit(at);
-  for (const auto& s : sources) {
+  file_bytes_ = shb;
+  file_packets_ = 0;
+  for (const auto& s : sources_) {
     const std::size_t name = std::min(s.name.size(), kMaxOptionValue);
     const std::uint32_t size = 20 + optionSize(name) + optionSize(1) + 4;
     at = out_.room(size);
@@ -181,13 +229,44 @@ void PcapngWriter::begin(const std::vector<SourceInfo>& sources) {
     put16(at, 0);
     put32(at, size);
     out_.commit(at);
+    file_bytes_ += size;
   }
+}
+
+void PcapngWriter::next() {
+  if (!flush() || error() != 0) return;
+  if (::close(fd_.release()) != 0) {
+    error_ = errno;
+    return;
+  }
+  path_ = numberedName(base_, ++number_);
+  // A file of that name from an earlier run is replaced; a symbolic link is not followed.
+  fd_ = core::UniqueFd(::open(
+      path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644));
+  if (!fd_.valid()) {
+    error_ = errno;
+    return;
+  }
+  out_.retarget(fd_.get());
+  files_.push_back(path_);
+  if (keep_ != 0 && files_.size() > keep_) {
+    ::unlink(files_.front().c_str());
+    files_.pop_front();
+  }
+  header();
 }
 
 void PcapngWriter::packet(std::uint32_t source, Timestamp ts, wire::Bytes data,
                           std::uint32_t wire_len) {
+  if (error_ != 0) return;  // the run ends at the next flush(), exit 3 naming the file
   const auto captured = static_cast<std::uint32_t>(data.size());
   const std::uint32_t size = 32 + padded(captured);
+  if (limit_ != 0 && file_packets_ > 0 && file_bytes_ + size > limit_) {
+    next();
+    if (error_ != 0) return;
+  }
+  file_bytes_ += size;
+  ++file_packets_;
   char* at = out_.room(size);
   put32(at, kEnhancedPacket);
   put32(at, size);

@@ -17,6 +17,7 @@
 #include "core/json.hpp"
 #include "core/unique_fd.hpp"
 #include "monitor_test_process.hpp"
+#include "pcapng_blocks.hpp"
 #include "test_support.hpp"
 
 namespace vpnleak::testing {
@@ -289,6 +290,100 @@ TEST(MonitorWrite, AFileThatCannotTakeTheFramesEndsTheRunWithExit3) {
   EXPECT_EQ(r.err, "vpnleak: cannot write --write '/dev/full': No space left on device\n");
 }
 
+// The recorded capture COPIES times, each as its own --read source, as NDJSON.
+std::vector<std::string> repeatedRead(int copies, const std::vector<std::string>& more) {
+  std::vector<std::string> argv{vpnleakBinary(), "monitor", "--json", "--endpoint",
+                                "203.0.113.2:51820"};
+  for (int i = 0; i < copies; ++i) {
+    argv.insert(argv.end(), {"--read", (dataDir() / "wg_drop.pcap").string()});
+  }
+  argv.insert(argv.end(), more.begin(), more.end());
+  return argv;
+}
+
+// Each frame with its time and bytes; absolute TCP sequence numbers, so that a frame reads the
+// same whichever file it is in.
+std::string frameDump(const std::string& file) {
+  auto r = sh({"tcpdump", "-r", file, "-nn", "-tt", "-S", "-xx"});
+  EXPECT_EQ(r.exit_code, 0) << file << ": " << r.err;
+  return r.out;
+}
+
+core::Json summaryOf(const std::string& out) {
+  const auto at = out.rfind("{\"type\":\"summary\"");
+  if (at == std::string::npos) return {};
+  auto j = core::parseJson(out.substr(at), "summary");
+  return j ? *j : core::Json{};
+}
+
+// --write-limit: the leaked frames in numbered files of at most the limit each, which together
+// hold what one file would; --write-files keeps the newest of them.
+TEST(MonitorWrite, ALimitSplitsTheFramesIntoNumberedFiles) {
+  const TempDir dir("vlt-split");
+  const auto whole = dir.file("whole.pcapng");
+  auto r = sh(repeatedRead(20, {"--write", whole}));
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const auto all = summaryOf(r.out);
+  EXPECT_EQ(all["written"], core::Json({{"files", 1}, {"first", whole}, {"last", whole}}));
+
+  const auto base = dir.file("leaks.pcapng");
+  r = sh(repeatedRead(20, {"--write", base, "--write-limit", "0.01"}));
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const auto split = summaryOf(r.out);
+  EXPECT_EQ(split["leaks"], all["leaks"]);
+  const auto files = split["written"].value("files", 0);
+  ASSERT_GE(files, 3);
+  EXPECT_EQ(split["written"]["first"], base);
+  EXPECT_EQ(split["written"]["last"], dir.file("leaks-" + std::to_string(files - 1) + ".pcapng"));
+  std::string frames;
+  for (int n = 0; n < files; ++n) {
+    const auto name = n == 0 ? base : dir.file("leaks-" + std::to_string(n) + ".pcapng");
+    SCOPED_TRACE(name);
+    const auto bytes = core::readFile(name).value_or("");
+    const auto blocks = pcapngBlocks(bytes);
+    ASSERT_TRUE(blocks && blocks->size() > 21U);  // a section, 20 interfaces, frames
+    // At most the limit, unless a single frame would not fit next to the header.
+    EXPECT_TRUE(bytes.size() <= 10000 || blocks->size() == 22U) << bytes.size();
+    frames += frameDump(name);
+  }
+  EXPECT_FALSE(fs::exists(dir.file("leaks-" + std::to_string(files) + ".pcapng")));
+  const auto want = frameDump(whole);
+  EXPECT_GT(want.size(), 1000U);
+  EXPECT_TRUE(frames == want) << "the split files' frames differ from the whole file's";
+
+  // The newest three of the same split, byte for byte; nothing older is left.
+  const TempDir ring("vlt-ring");
+  const auto ring_base = ring.file("leaks.pcapng");
+  r = sh(repeatedRead(20, {"--write", ring_base, "--write-limit", "0.01", "--write-files", "3"}));
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const auto kept = summaryOf(r.out)["written"];
+  EXPECT_EQ(kept["files"], 3);
+  EXPECT_EQ(kept["last"], ring.file("leaks-" + std::to_string(files - 1) + ".pcapng"));
+  int left = 0;
+  for (const auto& e : fs::directory_iterator(ring.path())) {
+    ++left;
+    const auto name = e.path().filename().string();
+    EXPECT_EQ(core::readFile(e.path().string()).value_or("a"),
+              core::readFile(dir.file(name)).value_or("b"))
+        << name;
+  }
+  EXPECT_EQ(left, 3);
+}
+
+TEST(MonitorWrite, ANextFileThatCannotBeOpenedEndsTheRunWithExit3) {
+  const TempDir dir("vlt-split-fail");
+  fs::create_directory(dir.file("leaks-1.pcapng"));  // in the way of the second file
+  const auto r =
+      sh(repeatedRead(20, {"--write", dir.file("leaks.pcapng"), "--write-limit", "0.01"}));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err,
+            "vpnleak: cannot write --write '" + dir.file("leaks-1.pcapng") + "': Is a directory\n");
+  EXPECT_EQ(summaryOf(r.out)["written"]["first"], dir.file("leaks.pcapng"));
+  const auto first = pcapngBlocks(core::readFile(dir.file("leaks.pcapng")).value_or(""));
+  ASSERT_TRUE(first);
+  EXPECT_GT(first->size(), 21U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Recorded, MonitorFilesAgree,
                          ::testing::Values("wg_drop.pcap", "any_sll2.pcap"),
                          [](const auto& param_info) {
@@ -405,6 +500,22 @@ INSTANTIATE_TEST_SUITE_P(
                  2, "is the monitor's stdout"},
         BadInput{"write with no name", with({"--read", "@text.pcap", "--write", ""}), 2,
                  "--write: expected a file name"},
+        BadInput{"write limit without a file", with({"--read", "@text.pcap", "--write-limit", "1"}),
+                 2, "--write-limit needs --write FILE"},
+        BadInput{"write files without a limit",
+                 with({"--read", "@text.pcap", "--write", "@kept.pcapng", "--write-files", "3"}), 2,
+                 "--write-files 3 needs --write-limit MB"},
+        BadInput{"write limit zero",
+                 with({"--read", "@text.pcap", "--write", "@zero.pcapng", "--write-limit", "0"}), 2,
+                 "--write-limit: Value 0 not in range"},
+        BadInput{"write limit on a device",
+                 with({"--read", (dataDir() / "wg_drop.pcap").string(), "--write", "/dev/null",
+                       "--write-limit", "1"}),
+                 2, "--write '/dev/null' is not a regular file"},
+        BadInput{
+            "write limit naming the split like a file read",
+            with({"--read", "@capture-2.pcap", "--write", "@capture.pcap", "--write-limit", "1"}),
+            2, "would be split into files named like --read"},
         BadInput{"write sources of two link types",
                  with({"--read", (dataDir() / "wg_drop.pcap").string(), "--read",
                        (dataDir() / "any_sll2.pcap").string(), "--write", "@mixed.pcapng"}),

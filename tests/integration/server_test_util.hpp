@@ -46,24 +46,6 @@ inline std::string readFile(const std::string& path) {
   return ss.str();
 }
 
-// A temporary directory removed with everything in it.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("vpnleak-srv-" + randomHex(8))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
 // A daemon started detached with its output in a log file, stopped by its pid when the object
 // goes away (also when an assertion ends the test early).
 class Daemon {

@@ -65,6 +65,26 @@ struct TempFile {
   std::string path;
 };
 
+// A temporary directory "/tmp/STEM-<random>", removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& stem = "vpnleak-test")
+      : path_(std::filesystem::temp_directory_path() / (stem + "-" + randomHex(8))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+  [[nodiscard]] std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace vpnleak::testing
 
 // Names parameterised test cases by their index: "case0", "case1", ... (instead of byte dumps).

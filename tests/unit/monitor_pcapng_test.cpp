@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -207,6 +208,104 @@ TEST(MonitorPcapng, PathsThatCannotBeWrittenAreBadInput) {
   EXPECT_EQ(none.error().code, core::Errc::kInvalidArgument);
   EXPECT_EQ(none.error().message(),
             "cannot write --write '" + missing + "': No such file or directory");
+}
+
+TEST(MonitorPcapng, SplitNamesAreNumberedBeforeTheExtension) {
+  EXPECT_EQ(PcapngWriter::numberedName("leaks.pcapng", 0), "leaks.pcapng");
+  EXPECT_EQ(PcapngWriter::numberedName("leaks.pcapng", 3), "leaks-3.pcapng");
+  EXPECT_EQ(PcapngWriter::numberedName("/var/tmp/a.b.pcap", 12), "/var/tmp/a.b-12.pcap");
+  EXPECT_EQ(PcapngWriter::numberedName("dir/leaks", 1), "dir/leaks-1");
+  EXPECT_EQ(PcapngWriter::numberedName(".hidden", 2), ".hidden-2");
+  EXPECT_TRUE(PcapngWriter::mayBecome("leaks.pcapng", "leaks-1.pcapng"));
+  EXPECT_TRUE(PcapngWriter::mayBecome("/tmp/leaks.pcapng", "/tmp/../tmp/leaks-250.pcapng"));
+  EXPECT_TRUE(PcapngWriter::mayBecome("/tmp/leaks", "/tmp/leaks-7"));
+  for (const char* other :
+       {"leaks.pcapng", "leaks-0.pcapng", "leaks-.pcapng", "leaks-1x.pcapng", "leaks-1.pcap",
+        "other-1.pcapng", "/etc/leaks-1.pcapng", "leaks-01.pcapng"}) {
+    EXPECT_FALSE(PcapngWriter::mayBecome("/tmp/leaks.pcapng", other)) << other;
+  }
+}
+
+// Each file of a split is a whole pcapng file (section, interfaces, frames) of at most the limit
+// unless one frame alone is larger; the frames follow each other across the files; with a count
+// only the newest files stay.
+TEST(MonitorPcapng, SplitsAtTheLimitAndKeepsTheNewestFiles) {
+  const auto dir = fs::temp_directory_path() / ("vlt-split-" + testing::randomHex(8));
+  fs::create_directories(dir);
+  const auto base = (dir / "leaks.pcapng").string();
+  // Left from an earlier run: replaced when its number comes, never followed as a link.
+  std::ofstream(dir / "leaks-1.pcapng") << "an earlier run";
+  const auto frame = dnsFrame("split.leak.test");  // 32 + padded size per block
+  const std::uint64_t block = 32 + ((frame.size() + 3) & ~std::size_t{3});
+  // A file holds exactly eight frames: its header and eight blocks make the limit (not more).
+  std::uint64_t header = 0;
+  {
+    const TempFile empty("vlt-pcapng-header");
+    auto w = PcapngWriter::open(empty.path, 262144);
+    ASSERT_TRUE(w);
+    w->begin({SourceInfo{"lan0", true, pk::LinkType::kEthernet}});
+    w->close();
+    header = readAll(empty.path).size();
+  }
+  const std::uint64_t per_file = 8;
+  const std::uint64_t limit = header + per_file * block;
+  const int frames = 50;
+  std::vector<std::string> kept;
+  {
+    auto w = PcapngWriter::open(base, 262144);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->splitAt(limit, 4));
+    w->begin({SourceInfo{"lan0", true, pk::LinkType::kEthernet}});
+    for (int i = 0; i < frames; ++i) {
+      w->packet(0, kTs + std::chrono::nanoseconds(i), view(frame),
+                static_cast<std::uint32_t>(frame.size()));
+    }
+    w->close();
+    EXPECT_EQ(w->error(), 0);
+    kept.assign(w->files().begin(), w->files().end());
+  }
+  // Only this run's newest four are there (the earlier run's file among those replaced).
+  ASSERT_EQ(kept.size(), 4U);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().string());
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> want = kept;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(left, want);
+  // Each: section header, one interface, then as many frames as fit in the limit.
+  const std::uint64_t files_made = (frames + per_file - 1) / per_file;  // 0 .. files_made - 1
+  ASSERT_GE(files_made, 5U);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const auto number = files_made - kept.size() + k;
+    EXPECT_EQ(kept[k], PcapngWriter::numberedName(base, number));
+    const auto bytes = readAll(kept[k]);
+    const auto blocks = pcapngBlocks(bytes);
+    ASSERT_TRUE(blocks) << kept[k];
+    ASSERT_GE(blocks->size(), 3U) << kept[k];
+    EXPECT_LE(bytes.size(), limit) << kept[k];
+    EXPECT_EQ((*blocks)[0].type, 0x0A0D0D0AU) << kept[k];
+    EXPECT_EQ((*blocks)[1].type, 1U) << kept[k];
+    const auto in_file = number + 1 < files_made ? per_file : frames - number * per_file;
+    EXPECT_EQ(blocks->size() - 2, in_file) << kept[k];
+    // The frames in order: the first one's timestamp is its index among all frames.
+    const auto& epb = (*blocks)[2].body;
+    const std::uint64_t ts = (std::uint64_t{pcapngU32(epb, 4)} << 32) | pcapngU32(epb, 8);
+    EXPECT_EQ(ts - static_cast<std::uint64_t>(kTs.time_since_epoch().count()), number * per_file)
+        << kept[k];
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(MonitorPcapng, OnlyAFileIsSplit) {
+  auto w = PcapngWriter::open("/dev/null", 262144);
+  ASSERT_TRUE(w);
+  const auto st = w->splitAt(1000, 0);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, core::Errc::kInvalidArgument);
+  EXPECT_EQ(st.error().message(),
+            "--write-limit: --write '/dev/null' is not a regular file, and only a file can be "
+            "split into files");
 }
 
 }  // namespace
