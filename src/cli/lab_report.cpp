@@ -198,6 +198,12 @@ std::string assessmentJunit(const core::Json& doc) {
       if (r.contains("evidence")) {
         for (const auto& e : r["evidence"]) c.output += e.get<std::string>() + "\n";
       }
+      // The leaked packets (--pcap-dir), also as an attachment in the form Jenkins' JUnit
+      // attachments and GitLab's test reports pick up from system-out.
+      if (r.contains("pcap")) {
+        const auto pcap = r["pcap"].get<std::string>();
+        c.output += "leaked packets: " + pcap + "\n[[ATTACHMENT|" + pcap + "]]\n";
+      }
       c.output += pointsBlock(r);
       cases.push_back(std::move(c));
     }

@@ -189,6 +189,9 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
   EXPECT_NE(xml.find("tests=\"8\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("failures=\"0\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("steady test: "), std::string::npos) << xml;
+  EXPECT_NE(xml.find("[[ATTACHMENT|" + lab.file("pcap") + "/dns-isp-guard-off.pcapng]]"),
+            std::string::npos)
+      << xml;
   const auto html = lab.file("run.html");
   const auto page = slurp(html);
   ASSERT_NE(page.find("<svg"), std::string::npos);

@@ -81,6 +81,17 @@ TEST(LabRunReport, JunitFailsOnlyGuardOnLeaksAndErrors) {
       << xml;
   EXPECT_NE(xml.find("ipv4 icmp 192.168.77.2 &gt; 192.0.2.10"), std::string::npos) << xml;
   EXPECT_NE(xml.find("steady test: killswitch=leak"), std::string::npos) << xml;
+  // The mode's pcap file, named and attached; a mode without one attaches nothing.
+  EXPECT_NE(xml.find("leaked packets: /srv/out/pcap/reconnect-guard-off.pcapng\n[[ATTACHMENT|"
+                     "/srv/out/pcap/reconnect-guard-off.pcapng]]"),
+            std::string::npos)
+      << xml;
+  std::size_t attachments = 0;
+  for (auto p = xml.find("[[ATTACHMENT|"); p != std::string::npos;
+       p = xml.find("[[ATTACHMENT|", p + 1)) {
+    ++attachments;
+  }
+  EXPECT_EQ(attachments, 1U);
 }
 
 TEST(LabRunReport, HtmlIsSelfContainedWithATimeline) {
