@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -215,6 +216,9 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
 }
 
 int runMonitorCommand(const MonitorArgs& a) {
+  if (std::count(a.files.begin(), a.files.end(), "-") > 1) {
+    return fail(2, "--read '-' given twice: standard input can be read once");
+  }
   if (a.write_limit_mb > 0 && a.write.empty()) {
     return fail(2, "--write-limit needs --write FILE: it splits that file");
   }
@@ -275,7 +279,10 @@ void addMonitorCommand(CLI::App& root, Action& action) {
   auto* iface = m->add_option("--iface", a->ifaces, "Capture live on this interface (repeatable)")
                     ->take_all();
   auto* read =
-      m->add_option("--read", a->files, "Read a pcap/pcapng file instead (repeatable)")->take_all();
+      m->add_option("--read", a->files,
+                    "Read a pcap/pcapng file instead (repeatable; - is standard input, read as "
+                    "it comes, e.g. from ssh HOST tcpdump -U -w -)")
+          ->take_all();
   iface->excludes(read);
   m->add_option("--endpoint", a->endpoints,
                 "The VPN server: IP:PORT[/wireguard|openvpn|udp|tcp] (repeatable; default "

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -231,17 +232,24 @@ core::Result<PcapHandle> PcapHandle::openLive(const std::string& iface, const Li
 }
 
 core::Result<PcapHandle> PcapHandle::openFile(const std::string& path) {
+  const bool stdin_ = path == "-";
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (stdin_ ? ::fstat(STDIN_FILENO, &st) != 0 : ::stat(path.c_str(), &st) != 0) {
     return makeError(Errc::kInvalidArgument,
                      "cannot read --read '" + path + "': " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) {
     return makeError(Errc::kInvalidArgument, "--read '" + path + "' is a directory, not a capture");
   }
-  // Not a classic pcap (pcapng, other link types, unreadable): libpcap decides,
-  // and its errors are the ones reported.
-  if (auto reader = PcapFileReader::open(path)) {
+  if (stdin_ && ::isatty(STDIN_FILENO) != 0) {
+    return makeError(Errc::kInvalidArgument,
+                     "--read '-' is standard input, which is a terminal: pipe a capture into it "
+                     "(tcpdump -U -w - | vpnleak monitor --read - ...)");
+  }
+  const bool stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+  // Not a classic pcap (pcapng, other link types, unreadable), or a stream (the fast reader
+  // reads whole blocks at offsets): libpcap decides, and its errors are the ones reported.
+  if (auto reader = stream || stdin_ ? std::nullopt : PcapFileReader::open(path)) {
     PcapHandle h(nullptr, path, false);
     h.link_ = reader->link();
     h.file_ = std::move(*reader);
@@ -257,6 +265,7 @@ core::Result<PcapHandle> PcapHandle::openFile(const std::string& path) {
                                                  std::string(err.data()));
   }
   PcapHandle h(raw, path, false);
+  h.stream_ = stream;
   VL_TRY(h.setLinkType());
   return h;
 }

@@ -49,6 +49,8 @@ class PcapHandle {
   // Errc::kNotFound for a missing interface, kEnvironment without CAP_NET_RAW, kSystem else.
   static core::Result<PcapHandle> openLive(const std::string& iface, const LiveOptions& opts);
   // Errc::kInvalidArgument for a missing, unreadable or corrupt file or an unsupported link type.
+  // "-" is standard input (not a terminal), e.g. `ssh host tcpdump -U -w - | vpnleak monitor
+  // --read -`; it and a FIFO are streams (stream()).
   static core::Result<PcapHandle> openFile(const std::string& path);
 
   PcapHandle(PcapHandle&&) noexcept = default;
@@ -89,6 +91,8 @@ class PcapHandle {
   [[nodiscard]] wire::packet::LinkType link() const { return link_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] bool live() const { return live_; }
+  // A capture read from a pipe or FIFO as it is written: what it holds is reported as it comes.
+  [[nodiscard]] bool stream() const { return stream_; }
   // What the capture's direction filter guarantees about every packet it returns.
   [[nodiscard]] wire::packet::Direction direction() const { return direction_; }
   // How late a packet may be handed over after its timestamp (the block timeout; 0 for files
@@ -108,6 +112,7 @@ class PcapHandle {
   std::optional<KernelTunnelCounter> counter_;
   std::string name_;
   bool live_ = false;
+  bool stream_ = false;
   bool nano_ = false;
   wire::packet::LinkType link_ = wire::packet::LinkType::kEthernet;
   wire::packet::Direction direction_ = wire::packet::Direction::kUnknown;

@@ -110,13 +110,30 @@ core::Result<bool> readAll(Source& source, const PcapHandle& h, std::uint32_t in
   }
 }
 
-core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine,
+// A stream (a pipe or FIFO, PcapHandle::stream) is read as it is written: the sink is flushed
+// after every frame, and a read that a stop request interrupts ends it like its end.
+core::Result<bool> readStream(PcapHandle& h, std::uint32_t index, Engine& engine, EventSink& sink,
+                              const std::atomic<bool>& stop) {
+  Frame f;
+  while (!stop.load(std::memory_order_relaxed)) {
+    auto got = h.next(f);
+    if (!got && stop.load(std::memory_order_relaxed)) return false;
+    VL_TRY(got);
+    if (*got != PcapHandle::Next::kPacket) return true;
+    engine.frame(f, h, index);
+    sink.flush();
+  }
+  return false;
+}
+
+core::Status readFiles(std::vector<PcapHandle>& files, Engine& engine, EventSink& sink,
                        const std::atomic<bool>& stop) {
   for (std::uint32_t i = 0; i < files.size(); ++i) {
     auto& h = files[i];
     PcapFileReader* fast = h.fileReader();
-    VL_TRY_ASSIGN(const bool whole,
-                  fast ? readAll(*fast, h, i, engine, stop) : readAll(h, h, i, engine, stop));
+    VL_TRY_ASSIGN(const bool whole, h.stream() ? readStream(h, i, engine, sink, stop)
+                                    : fast     ? readAll(*fast, h, i, engine, stop)
+                                               : readAll(h, h, i, engine, stop));
     if (!whole) return {};
   }
   return {};
@@ -295,7 +312,7 @@ core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Count
   if (o.files.empty()) {
     VL_TRY(captureLive(handles, engine, sink, counters, o, stop));
   } else {
-    VL_TRY(readFiles(handles, engine, stop));
+    VL_TRY(readFiles(handles, engine, sink, stop));
   }
   engine.finish();
   sink.flush();

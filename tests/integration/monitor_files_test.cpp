@@ -384,6 +384,52 @@ TEST(MonitorWrite, ANextFileThatCannotBeOpenedEndsTheRunWithExit3) {
   EXPECT_GT(first->size(), 21U);
 }
 
+// --read -: standard input, from a pipe or a redirected file, reads like the file itself.
+TEST(MonitorStream, StandardInputReadsLikeTheFile) {
+  const auto file = (dataDir() / "wg_drop.pcap").string();
+  const auto direct = monitorFile(file, {"--endpoint", "203.0.113.2:51820"});
+  ASSERT_GT(direct.leaks.size(), 0U);
+  for (const std::string how : {"cat \"$1\" | ", "< \"$1\" "}) {
+    SCOPED_TRACE(how);
+    const auto r =
+        sh({"bash", "-c", how + "\"$0\" monitor --read - --json --endpoint 203.0.113.2:51820",
+            vpnleakBinary(), file});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const auto s = summaryOf(r.out);
+    EXPECT_EQ(s["leaks"], direct.summary["leaks"]);
+    EXPECT_EQ(s["packets"], direct.summary["packets"]);
+    EXPECT_EQ(s["reasons"], direct.summary["reasons"]);
+    EXPECT_NE(r.out.find("\"iface\":\"-\""), std::string::npos) << r.out;
+  }
+}
+
+// A FIFO (or a pipe) is read as it is written: leaks are reported before the writer is done,
+// and SIGINT while the monitor waits for more ends the run with its summary.
+TEST(MonitorStream, AFifoIsReportedAsItComesAndSigintEndsIt) {
+  const auto file = (dataDir() / "wg_drop.pcap").string();
+  const auto direct = monitorFile(file, {"--endpoint", "203.0.113.2:51820"});
+  const TempFile fifo("vlt-stream");
+  ASSERT_EQ(::mkfifo(fifo.path.c_str(), 0600), 0);
+  Background mon;
+  ASSERT_TRUE(mon.start({vpnleakBinary(), "monitor", "--read", fifo.path, "--json", "--endpoint",
+                         "203.0.113.2:51820"}));
+  // Blocks until the monitor opens its end.
+  core::UniqueFd writer(::open(fifo.path.c_str(), O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(writer.valid());
+  const auto bytes = core::readFile(file).value_or("");
+  ASSERT_EQ(::write(writer.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  // The writer stays: the leaks are there before the end of the stream.
+  EXPECT_TRUE(mon.waitFor("\"type\":\"leak\"", std::chrono::milliseconds(10000))) << mon.output();
+  EXPECT_TRUE(
+      mon.waitFor(direct.leaks.back()["ts"].get<std::string>(), std::chrono::milliseconds(10000)))
+      << mon.output();
+  EXPECT_EQ(mon.output().find("summary"), std::string::npos) << mon.output();
+  EXPECT_EQ(mon.stop(SIGINT), 1) << mon.output();
+  const auto s = summaryOf(mon.output());
+  EXPECT_EQ(s["leaks"], direct.summary["leaks"]) << mon.output();
+  EXPECT_EQ(s["packets"], direct.summary["packets"]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Recorded, MonitorFilesAgree,
                          ::testing::Values("wg_drop.pcap", "any_sll2.pcap"),
                          [](const auto& param_info) {
@@ -500,6 +546,8 @@ INSTANTIATE_TEST_SUITE_P(
                  2, "is the monitor's stdout"},
         BadInput{"write with no name", with({"--read", "@text.pcap", "--write", ""}), 2,
                  "--write: expected a file name"},
+        BadInput{"standard input twice", with({"--read", "-", "--read", "-"}), 2,
+                 "--read '-' given twice"},
         BadInput{"write limit without a file", with({"--read", "@text.pcap", "--write-limit", "1"}),
                  2, "--write-limit needs --write FILE"},
         BadInput{"write files without a limit",
