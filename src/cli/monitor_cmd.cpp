@@ -191,6 +191,8 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
   const auto snaplen = a.ifaces.empty() ? monitor::PcapFileReader::kMaxCaptured
                                         : static_cast<std::uint32_t>(a.snaplen);
   if (a.write_limit_mb > 0) {
+    // Before opening: a FIFO or a link is refused as it is, without waiting for a reader.
+    VL_TRY(monitor::PcapngWriter::checkSplittable(a.write));
     for (const auto& f : a.files) {
       if (monitor::PcapngWriter::mayBecome(a.write, f)) {
         return bad("would be split into files named like --read '" + f +
@@ -207,7 +209,7 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
   }
   if (a.write_limit_mb > 0) {
     const auto limit = static_cast<std::uint64_t>(std::llround(a.write_limit_mb * 1e6));
-    if (auto st = w.splitAt(limit, a.write_files); !st) {
+    if (auto st = w.splitAt(limit, a.write_files, a.files); !st) {
       w.abandon();
       return st.error();
     }
@@ -264,7 +266,7 @@ int runMonitorCommand(const MonitorArgs& a) {
   }
   if (pcap) pcap->close();
   if (pcap && pcap->error() != 0) {
-    return fail(3, "cannot write --write '" + pcap->path() + "': " + std::strerror(pcap->error()));
+    return fail(3, "cannot write --write '" + pcap->path() + "': " + pcap->errorText());
   }
   return summary->leaks > 0 ? 1 : 0;
 }
@@ -308,7 +310,13 @@ void addMonitorCommand(CLI::App& root, Action& action) {
   m->add_option("--write-limit", a->write_limit_mb,
                 "With --write: a new file once one holds MB megabytes (10^6 bytes), numbered "
                 "before the extension (leaks.pcapng, leaks-1.pcapng, ...)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check([](const std::string& v) -> std::string {
+        char* end = nullptr;
+        const double mb = std::strtod(v.c_str(), &end);
+        const bool ok =
+            end != v.c_str() && *end == '\0' && std::isfinite(mb) && mb >= 0.001 && mb <= 1e6;
+        return ok ? "" : "'" + v + "': expected megabytes from 0.001 to 1000000";
+      });
   m->add_option("--write-files", a->write_files,
                 "With --write-limit: keep only the newest N of this run's files")
       ->check(CLI::Range(1U, 1000000U));

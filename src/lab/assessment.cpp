@@ -74,8 +74,9 @@ std::string pcapPath(const AssessmentOptions& opts, const Scenario& s, bool guar
 
 // Everything between `lab up` and `lab down` of one scenario × guard mode: the setup, the guard,
 // the steady-state point, then the monitor on the client's LAN side for the traffic and faults.
+// MONITOR_STARTED: set once the monitor (and with it this run's pcap file) is there.
 core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOptions& opts,
-                           const LabPlan& plan) {
+                           const LabPlan& plan, bool& monitor_started) {
   // An earlier run's file for this mode must not pass for this one's if this one fails early.
   if (const auto earlier = pcapPath(opts, s, guard_on); !earlier.empty()) {
     std::error_code ec;
@@ -99,6 +100,7 @@ core::Result<Json> measure(const Scenario& s, bool guard_on, const AssessmentOpt
   const std::string pcap = pcapPath(opts, s, guard_on);
   LanMonitor monitor(opts.self, plan, "monitor-" + mode, pcap);
   VL_TRY(monitor.start());
+  monitor_started = true;
   Traffic traffic(plan.netns("client"), s.traffic(plan));
   traffic.start();
   std::this_thread::sleep_for(kLead);
@@ -132,18 +134,18 @@ core::Result<Json> runMode(const Scenario& s, bool guard_on, const AssessmentOpt
               {"verdict", "error"},
               {"error", plan.error().message()}};
   } else {
-    auto r = measure(s, guard_on, opts, *plan);
+    bool monitor_started = false;
+    auto r = measure(s, guard_on, opts, *plan, monitor_started);
     if (r) {
       result = std::move(*r);
       if (s.evidence) result["observed"] = s.evidence(*plan);
     } else {
       result = {
           {"guard", guard_on ? "on" : "off"}, {"verdict", "error"}, {"error", r.error().message()}};
-      // What the monitor saved before the step failed is evidence too (measure() removed any
-      // earlier run's file before starting it, so a file here is this run's).
+      // What the monitor saved before the step failed is evidence too.
       std::error_code ec;
       if (const auto pcap = pcapPath(opts, s, guard_on);
-          !pcap.empty() && std::filesystem::is_regular_file(pcap, ec)) {
+          monitor_started && !pcap.empty() && std::filesystem::is_regular_file(pcap, ec)) {
         result["pcap"] = pcap;
       }
     }

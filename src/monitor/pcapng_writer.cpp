@@ -118,7 +118,25 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
   return PcapngWriter(std::move(fd), path, snaplen, created, S_ISFIFO(st.st_mode));
 }
 
-core::Status PcapngWriter::splitAt(std::uint64_t limit_bytes, std::uint32_t keep) {
+core::Status PcapngWriter::checkSplittable(const std::string& path) {
+  const auto refuse = [&path](const std::string& why) {
+    return core::makeError(core::Errc::kInvalidArgument,
+                           "--write-limit: --write '" + path + "' " + why);
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return {};  // a new file
+  if (S_ISLNK(st.st_mode)) {
+    return refuse("is a symbolic link: name the file itself (a ring removes its files by name)");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return refuse("is not a regular file, and only a file can be split into files");
+  }
+  return {};
+}
+
+core::Status PcapngWriter::splitAt(std::uint64_t limit_bytes, std::uint32_t keep,
+                                   const std::vector<std::string>& inputs) {
+  VL_TRY(checkSplittable(base_));
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return core::makeError(core::Errc::kInvalidArgument,
@@ -127,7 +145,18 @@ core::Status PcapngWriter::splitAt(std::uint64_t limit_bytes, std::uint32_t keep
   }
   limit_ = limit_bytes;
   keep_ = keep;
+  for (const auto& in : inputs) {
+    struct stat is {};
+    if (in == "-" ? ::fstat(STDIN_FILENO, &is) == 0 : ::stat(in.c_str(), &is) == 0) {
+      inputs_.emplace_back(is.st_dev, is.st_ino);
+    }
+  }
   return {};
+}
+
+std::string PcapngWriter::errorText() const {
+  if (!why_.empty()) return why_;
+  return std::strerror(error());
 }
 
 std::string PcapngWriter::numberedName(const std::string& path, std::uint64_t n) {
@@ -240,10 +269,34 @@ void PcapngWriter::next() {
     return;
   }
   path_ = numberedName(base_, ++number_);
-  // A file of that name from an earlier run is replaced; a symbolic link is not followed.
+  // A regular file of that name from an earlier run is replaced. Anything else is left as it
+  // is and ends the run: a symbolic link (not followed), a FIFO (not waited for: O_NONBLOCK), a
+  // device, the monitor's own stdout or stderr, an input (the same inode, under any name).
   fd_ = core::UniqueFd(::open(
-      path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644));
+      path_.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644));
+  const auto refuse = [this](const char* why) {
+    error_ = EEXIST;
+    why_ = why;
+  };
+  constexpr const char* kNotAFile = "there is something other than a file of that name";
+  struct stat st {};
   if (!fd_.valid()) {
+    error_ = errno;
+    if (::lstat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse(kNotAFile);
+    return;
+  }
+  if (::fstat(fd_.get(), &st) != 0) {
+    error_ = errno;
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) return refuse(kNotAFile);
+  if (sharesFileWith(STDOUT_FILENO) || sharesFileWith(STDERR_FILENO)) {
+    return refuse("it is the monitor's stdout or stderr");
+  }
+  for (const auto& [dev, ino] : inputs_) {
+    if (st.st_dev == dev && st.st_ino == ino) return refuse("it is a file the monitor reads");
+  }
+  if (::ftruncate(fd_.get(), 0) != 0) {
     error_ = errno;
     return;
   }

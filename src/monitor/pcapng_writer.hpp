@@ -16,9 +16,12 @@
 // count, the oldest of this run's files goes once there are more.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -43,8 +46,13 @@ class PcapngWriter {
 
   // Before begin(): a new file once one holds limit_bytes (at least one frame each), and of this
   // run's files at most keep (0: all). kInvalidArgument unless the path is a regular file (a
-  // FIFO or a device has no size to split at).
-  [[nodiscard]] core::Status splitAt(std::uint64_t limit_bytes, std::uint32_t keep);
+  // FIFO or a device has no size to split at; a symbolic link would leave its target behind when
+  // a ring removes it). A later file that turns out to be one of inputs (by inode; "-" is
+  // standard input), stdout, stderr or not a regular file is not touched: the run ends instead.
+  [[nodiscard]] core::Status splitAt(std::uint64_t limit_bytes, std::uint32_t keep,
+                                     const std::vector<std::string>& inputs = {});
+  // The checks of splitAt on a path not opened yet (nothing there passes).
+  [[nodiscard]] static core::Status checkSplittable(const std::string& path);
   // The name of file n of a split (0: the path itself): "-n" before the extension.
   [[nodiscard]] static std::string numberedName(const std::string& path, std::uint64_t n);
   // NAME may become one of path's split files (numberedName(path, n) for some n >= 1).
@@ -65,6 +73,8 @@ class PcapngWriter {
   void close();
   // The errno of the first failed write, truncation or close; 0 while none failed.
   [[nodiscard]] int error() const { return error_ != 0 ? error_ : out_.error(); }
+  // Why, in words (strerror, or why a split's next file was refused).
+  [[nodiscard]] std::string errorText() const;
   // The file written now (with splitAt, the latest of the split).
   [[nodiscard]] const std::string& path() const { return path_; }
   // The files this run wrote that are still there, oldest first.
@@ -90,7 +100,9 @@ class PcapngWriter {
   std::string path_;
   std::vector<SourceInfo> sources_;
   std::deque<std::string> files_;
-  std::uint64_t limit_ = 0;  // 0: one file
+  std::vector<std::pair<dev_t, ino_t>> inputs_;  // never written to (splitAt)
+  std::string why_;                              // a split's next file refused
+  std::uint64_t limit_ = 0;                      // 0: one file
   std::uint32_t keep_ = 0;
   std::uint64_t number_ = 0;        // of the file written now
   std::uint64_t file_bytes_ = 0;    // in it

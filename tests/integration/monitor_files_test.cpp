@@ -376,12 +376,77 @@ TEST(MonitorWrite, ANextFileThatCannotBeOpenedEndsTheRunWithExit3) {
   const auto r =
       sh(repeatedRead(20, {"--write", dir.file("leaks.pcapng"), "--write-limit", "0.01"}));
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(r.err,
-            "vpnleak: cannot write --write '" + dir.file("leaks-1.pcapng") + "': Is a directory\n");
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + dir.file("leaks-1.pcapng") +
+                       "': there is something other than a file of that name\n");
   EXPECT_EQ(summaryOf(r.out)["written"]["first"], dir.file("leaks.pcapng"));
   const auto first = pcapngBlocks(core::readFile(dir.file("leaks.pcapng")).value_or(""));
   ASSERT_TRUE(first);
   EXPECT_GT(first->size(), 21U);
+}
+
+// A split's next name that holds something other than a file of its own is left as it is and
+// ends the run (exit 3, named): a FIFO (no wait for a reader), a symbolic link, the monitor's
+// stdout, an input under another name.
+TEST(MonitorWrite, ASplitLeavesWhatIsNotItsOwnFileAlone) {
+  const TempDir dir("vlt-split-guard");
+  const auto base = dir.file("leaks.pcapng");
+  const auto next = dir.file("leaks-1.pcapng");
+  const auto run = [&base] {
+    return sh(repeatedRead(20, {"--write", base, "--write-limit", "0.01"}));
+  };
+  const std::string other = "there is something other than a file of that name\n";
+  ASSERT_EQ(::mkfifo(next.c_str(), 0600), 0);
+  auto r = run();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next + "': " + other);
+  EXPECT_TRUE(fs::is_fifo(next));
+  fs::remove(next);
+
+  const auto target = dir.file("target");
+  std::ofstream(target) << "someone else's";
+  fs::create_symlink(target, next);
+  r = run();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next + "': " + other);
+  EXPECT_EQ(core::readFile(target).value_or(""), "someone else's");
+  fs::remove(next);
+
+  r = sh({"bash",
+          "-c",
+          "exec \"$0\" \"$@\" > " + next,
+          vpnleakBinary(),
+          "monitor",
+          "--read",
+          (dataDir() / "wg_drop.pcap").string(),
+          "--read",
+          (dataDir() / "wg_drop.pcap").string(),
+          "--read",
+          (dataDir() / "wg_drop.pcap").string(),
+          "--read",
+          (dataDir() / "wg_drop.pcap").string(),
+          "--endpoint",
+          "203.0.113.2:51820",
+          "--json",
+          "--write",
+          base,
+          "--write-limit",
+          "0.003"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err,
+            "vpnleak: cannot write --write '" + next + "': it is the monitor's stdout or stderr\n");
+  EXPECT_EQ(core::readFile(next).value_or("").rfind("{\"schema\"", 0), 0U);
+  fs::remove(next);
+
+  const auto input = dir.file("in.pcap");
+  const auto original = core::readFile((dataDir() / "wg_drop.pcap").string()).value_or("");
+  std::ofstream(input, std::ios::binary) << original;
+  fs::create_hard_link(input, next);
+  r = sh({vpnleakBinary(), "monitor", "--read", input, "--read", input, "--read", input, "--read",
+          input, "--endpoint", "203.0.113.2:51820", "--write", base, "--write-limit", "0.003"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err,
+            "vpnleak: cannot write --write '" + next + "': it is a file the monitor reads\n");
+  EXPECT_TRUE(core::readFile(input).value_or("") == original) << "the input was changed";
 }
 
 // --read -: standard input, from a pipe or a redirected file, reads like the file itself.
@@ -460,6 +525,8 @@ class MonitorBadInput : public ::testing::TestWithParam<BadInput> {
                     24);
     std::ofstream(dir_ / "wifi.pcap", std::ios::binary) << hdr;
     ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+    std::ofstream(dir_ / "target.pcapng") << "";
+    fs::create_symlink(dir_ / "target.pcapng", dir_ / "link.pcapng");
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -555,7 +622,13 @@ INSTANTIATE_TEST_SUITE_P(
                  "--write-files 3 needs --write-limit MB"},
         BadInput{"write limit zero",
                  with({"--read", "@text.pcap", "--write", "@zero.pcapng", "--write-limit", "0"}), 2,
-                 "--write-limit: Value 0 not in range"},
+                 "--write-limit: '0': expected megabytes from 0.001 to 1000000"},
+        BadInput{"write limit not a number",
+                 with({"--read", "@text.pcap", "--write", "@nan.pcapng", "--write-limit", "nan"}),
+                 2, "'nan': expected megabytes from 0.001 to 1000000"},
+        BadInput{"write limit on a symbolic link",
+                 with({"--read", "@text.pcap", "--write", "@link.pcapng", "--write-limit", "1"}), 2,
+                 "is a symbolic link: name the file itself"},
         BadInput{"write limit on a device",
                  with({"--read", (dataDir() / "wg_drop.pcap").string(), "--write", "/dev/null",
                        "--write-limit", "1"}),

@@ -230,8 +230,8 @@ TEST(MonitorPcapng, SplitNamesAreNumberedBeforeTheExtension) {
 // unless one frame alone is larger; the frames follow each other across the files; with a count
 // only the newest files stay.
 TEST(MonitorPcapng, SplitsAtTheLimitAndKeepsTheNewestFiles) {
-  const auto dir = fs::temp_directory_path() / ("vlt-split-" + testing::randomHex(8));
-  fs::create_directories(dir);
+  const testing::TempDir tmp("vlt-split");
+  const fs::path dir = tmp.path();
   const auto base = (dir / "leaks.pcapng").string();
   // Left from an earlier run: replaced when its number comes, never followed as a link.
   std::ofstream(dir / "leaks-1.pcapng") << "an earlier run";
@@ -293,8 +293,6 @@ TEST(MonitorPcapng, SplitsAtTheLimitAndKeepsTheNewestFiles) {
     EXPECT_EQ(ts - static_cast<std::uint64_t>(kTs.time_since_epoch().count()), number * per_file)
         << kept[k];
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 TEST(MonitorPcapng, OnlyAFileIsSplit) {
