@@ -1,4 +1,5 @@
 // vpnleak monitor (--iface IF... | --read FILE...) --endpoint IP:PORT[/proto]... [--allow X]...
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -201,6 +202,10 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
     }
   }
   VL_TRY_ASSIGN(auto w, monitor::PcapngWriter::open(a.write, snaplen));
+  if (std::count(a.files.begin(), a.files.end(), "-") > 0 && w.sharesFileWith(STDIN_FILENO)) {
+    w.abandon();
+    return bad("is also read (--read '-', standard input): expected another file");
+  }
   if (w.sharesFileWith(STDOUT_FILENO) || w.sharesFileWith(STDERR_FILENO)) {
     w.abandon();
     return bad(
@@ -218,8 +223,11 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
 }
 
 int runMonitorCommand(const MonitorArgs& a) {
-  if (std::count(a.files.begin(), a.files.end(), "-") > 1) {
-    return fail(2, "--read '-' given twice: standard input can be read once");
+  const auto stdin_reads = std::count(a.files.begin(), a.files.end(), "-");
+  if (stdin_reads > 1) return fail(2, "--read '-' given twice: standard input can be read once");
+  // Before anything is opened: a closed fd 0 would be taken by the next file opened.
+  if (stdin_reads > 0 && ::fcntl(STDIN_FILENO, F_GETFD) < 0) {
+    return fail(2, "--read '-': standard input is closed: pipe a capture into it");
   }
   if (a.write_limit_mb > 0 && a.write.empty()) {
     return fail(2, "--write-limit needs --write FILE: it splits that file");

@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -336,5 +337,16 @@ PcapHandle::Stats PcapHandle::stats() const {
 }
 
 int PcapHandle::selectableFd() const { return p_ ? pcap_get_selectable_fd(p_.get()) : -1; }
+
+bool PcapHandle::waitReadable(std::chrono::milliseconds timeout) const {
+  FILE* f = p_ ? pcap_file(p_.get()) : nullptr;
+  if (f == nullptr) return true;
+  // What stdio has read ahead is there without a read(2) (glibc's FILE, as gnulib's freadahead).
+  if (f->_IO_read_ptr < f->_IO_read_end) return true;
+  pollfd p{::fileno(f), POLLIN, 0};
+  const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (n < 0 && errno == EINTR) return false;  // a signal: the caller looks at its stop request
+  return n != 0;                              // another error: the read reports it
+}
 
 }  // namespace vpnleak::monitor

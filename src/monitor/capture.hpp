@@ -93,6 +93,9 @@ class PcapHandle {
   [[nodiscard]] bool live() const { return live_; }
   // A capture read from a pipe or FIFO as it is written: what it holds is reported as it comes.
   [[nodiscard]] bool stream() const { return stream_; }
+  // Streams: waits up to timeout until reading the next frame would not block (data, or the
+  // writer gone); false when it still would. Bytes already buffered by libpcap count.
+  [[nodiscard]] bool waitReadable(std::chrono::milliseconds timeout) const;
   // What the capture's direction filter guarantees about every packet it returns.
   [[nodiscard]] wire::packet::Direction direction() const { return direction_; }
   // How late a packet may be handed over after its timestamp (the block timeout; 0 for files

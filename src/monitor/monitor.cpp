@@ -110,18 +110,25 @@ core::Result<bool> readAll(Source& source, const PcapHandle& h, std::uint32_t in
   }
 }
 
-// A stream (a pipe or FIFO, PcapHandle::stream) is read as it is written: the sink is flushed
-// after every frame, and a read that a stop request interrupts ends it like its end.
+// A stream (a pipe or FIFO, PcapHandle::stream) is read as it is written: before a read that
+// would wait for the writer, what was found is flushed, and the wait looks at stop requests
+// every kPollMs (a signal interrupts it at once). A read that a stop request interrupts ends
+// the stream like its end.
 core::Result<bool> readStream(PcapHandle& h, std::uint32_t index, Engine& engine, EventSink& sink,
                               const std::atomic<bool>& stop) {
   Frame f;
   while (!stop.load(std::memory_order_relaxed)) {
+    if (!h.waitReadable(std::chrono::milliseconds(0))) {
+      sink.flush();
+      while (!h.waitReadable(std::chrono::milliseconds(kPollMs))) {
+        if (stop.load(std::memory_order_relaxed)) return false;
+      }
+    }
     auto got = h.next(f);
     if (!got && stop.load(std::memory_order_relaxed)) return false;
     VL_TRY(got);
     if (*got != PcapHandle::Next::kPacket) return true;
     engine.frame(f, h, index);
-    sink.flush();
   }
   return false;
 }
@@ -297,8 +304,14 @@ core::Result<Summary> runMonitor(const MonitorOptions& o, EventSink& sink, Count
   live.rejected_snaplen = o.prefilter ? 0 : kTunnelSnaplen;
   live.count_rejected = !o.prefilter;
   for (const auto& f : o.files) {
-    VL_TRY_ASSIGN(auto h, PcapHandle::openFile(f));
-    handles.push_back(std::move(h));
+    auto h = PcapHandle::openFile(f);
+    // A stream not begun yet (ssh still connecting, a FIFO without its writer) when stopped.
+    if (!h && stop.load(std::memory_order_relaxed)) {
+      return core::makeError(core::Errc::kEnvironment,
+                             "stopped before the capture '" + f + "' began: nothing was read");
+    }
+    if (!h) return h.error();
+    handles.push_back(std::move(*h));
   }
   for (const auto& i : o.ifaces) {
     VL_TRY_ASSIGN(auto h, PcapHandle::openLive(i, live));

@@ -274,22 +274,30 @@ void PcapngWriter::next() {
   // device, the monitor's own stdout or stderr, an input (the same inode, under any name).
   fd_ = core::UniqueFd(::open(
       path_.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644));
-  const auto refuse = [this](const char* why) {
+  const auto refuse = [this](const std::string& why) {
     error_ = EEXIST;
     why_ = why;
   };
-  constexpr const char* kNotAFile = "there is something other than a file of that name";
+  const auto kind = [](mode_t mode) -> std::string {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "a device";
+  };
   struct stat st {};
   if (!fd_.valid()) {
     error_ = errno;
-    if (::lstat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse(kNotAFile);
+    if (::lstat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      refuse("there is " + kind(st.st_mode) + " of that name");
+    }
     return;
   }
   if (::fstat(fd_.get(), &st) != 0) {
     error_ = errno;
     return;
   }
-  if (!S_ISREG(st.st_mode)) return refuse(kNotAFile);
+  if (!S_ISREG(st.st_mode)) return refuse("there is " + kind(st.st_mode) + " of that name");
   if (sharesFileWith(STDOUT_FILENO) || sharesFileWith(STDERR_FILENO)) {
     return refuse("it is the monitor's stdout or stderr");
   }

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "core/file.hpp"
 #include "core/json.hpp"
@@ -377,7 +378,7 @@ TEST(MonitorWrite, ANextFileThatCannotBeOpenedEndsTheRunWithExit3) {
       sh(repeatedRead(20, {"--write", dir.file("leaks.pcapng"), "--write-limit", "0.01"}));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + dir.file("leaks-1.pcapng") +
-                       "': there is something other than a file of that name\n");
+                       "': there is a directory of that name\n");
   EXPECT_EQ(summaryOf(r.out)["written"]["first"], dir.file("leaks.pcapng"));
   const auto first = pcapngBlocks(core::readFile(dir.file("leaks.pcapng")).value_or(""));
   ASSERT_TRUE(first);
@@ -394,11 +395,10 @@ TEST(MonitorWrite, ASplitLeavesWhatIsNotItsOwnFileAlone) {
   const auto run = [&base] {
     return sh(repeatedRead(20, {"--write", base, "--write-limit", "0.01"}));
   };
-  const std::string other = "there is something other than a file of that name\n";
   ASSERT_EQ(::mkfifo(next.c_str(), 0600), 0);
   auto r = run();
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next + "': " + other);
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next + "': there is a FIFO of that name\n");
   EXPECT_TRUE(fs::is_fifo(next));
   fs::remove(next);
 
@@ -407,7 +407,8 @@ TEST(MonitorWrite, ASplitLeavesWhatIsNotItsOwnFileAlone) {
   fs::create_symlink(target, next);
   r = run();
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next + "': " + other);
+  EXPECT_EQ(r.err, "vpnleak: cannot write --write '" + next +
+                       "': there is a symbolic link of that name\n");
   EXPECT_EQ(core::readFile(target).value_or(""), "someone else's");
   fs::remove(next);
 
@@ -470,29 +471,68 @@ TEST(MonitorStream, StandardInputReadsLikeTheFile) {
 
 // A FIFO (or a pipe) is read as it is written: leaks are reported before the writer is done,
 // and SIGINT while the monitor waits for more ends the run with its summary.
-TEST(MonitorStream, AFifoIsReportedAsItComesAndSigintEndsIt) {
+TEST(MonitorStream, AFifoIsReportedAsItComesAndASignalEndsIt) {
   const auto file = (dataDir() / "wg_drop.pcap").string();
   const auto direct = monitorFile(file, {"--endpoint", "203.0.113.2:51820"});
-  const TempFile fifo("vlt-stream");
+  const auto bytes = core::readFile(file).value_or("");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig);
+    const TempFile fifo("vlt-stream");
+    ASSERT_EQ(::mkfifo(fifo.path.c_str(), 0600), 0);
+    Background mon;
+    ASSERT_TRUE(mon.start({vpnleakBinary(), "monitor", "--read", fifo.path, "--json", "--endpoint",
+                           "203.0.113.2:51820"}));
+    // Blocks until the monitor opens its end.
+    core::UniqueFd writer(::open(fifo.path.c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(writer.valid());
+    ASSERT_EQ(::write(writer.get(), bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+    // The writer stays: the leaks are there before the end of the stream.
+    EXPECT_TRUE(
+        mon.waitFor(direct.leaks.back()["ts"].get<std::string>(), std::chrono::milliseconds(10000)))
+        << mon.output();
+    EXPECT_EQ(mon.output().find("summary"), std::string::npos) << mon.output();
+    EXPECT_EQ(mon.stop(sig), 1) << mon.output();
+    const auto s = summaryOf(mon.output());
+    EXPECT_EQ(s["leaks"], direct.summary["leaks"]) << mon.output();
+    EXPECT_EQ(s["packets"], direct.summary["packets"]);
+  }
+}
+
+// Stopped while a FIFO still waits for its writer: nothing was read, and it says so (exit 3).
+TEST(MonitorStream, StoppedBeforeTheStreamBeganSaysSo) {
+  const TempFile fifo("vlt-stream-none");
   ASSERT_EQ(::mkfifo(fifo.path.c_str(), 0600), 0);
   Background mon;
-  ASSERT_TRUE(mon.start({vpnleakBinary(), "monitor", "--read", fifo.path, "--json", "--endpoint",
-                         "203.0.113.2:51820"}));
-  // Blocks until the monitor opens its end.
-  core::UniqueFd writer(::open(fifo.path.c_str(), O_WRONLY | O_CLOEXEC));
-  ASSERT_TRUE(writer.valid());
-  const auto bytes = core::readFile(file).value_or("");
-  ASSERT_EQ(::write(writer.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-  // The writer stays: the leaks are there before the end of the stream.
-  EXPECT_TRUE(mon.waitFor("\"type\":\"leak\"", std::chrono::milliseconds(10000))) << mon.output();
-  EXPECT_TRUE(
-      mon.waitFor(direct.leaks.back()["ts"].get<std::string>(), std::chrono::milliseconds(10000)))
+  ASSERT_TRUE(mon.start(
+      {vpnleakBinary(), "monitor", "--read", fifo.path, "--endpoint", "203.0.113.2:51820"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into the open (either way: 3)
+  EXPECT_EQ(mon.stop(SIGINT), 3) << mon.output();
+  EXPECT_NE(mon.output().find("vpnleak: stopped before the capture '" + fifo.path +
+                              "' began: nothing was read"),
+            std::string::npos)
       << mon.output();
-  EXPECT_EQ(mon.output().find("summary"), std::string::npos) << mon.output();
-  EXPECT_EQ(mon.stop(SIGINT), 1) << mon.output();
-  const auto s = summaryOf(mon.output());
-  EXPECT_EQ(s["leaks"], direct.summary["leaks"]) << mon.output();
-  EXPECT_EQ(s["packets"], direct.summary["packets"]);
+}
+
+// Standard input that is the --write file, or closed: refused before anything is written.
+TEST(MonitorStream, StandardInputThatCannotBeReadIsBadInput) {
+  const TempDir dir("vlt-stdin");
+  const auto input = dir.file("in.pcap");
+  const auto original = core::readFile((dataDir() / "wg_drop.pcap").string()).value_or("");
+  std::ofstream(input, std::ios::binary) << original;
+  auto r = sh({"bash", "-c",
+               "exec \"$0\" monitor --read - --endpoint 203.0.113.2:51820 --write \"$1\" < \"$1\"",
+               vpnleakBinary(), input});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: --write '" + input +
+                       "' is also read (--read '-', standard input): expected another file\n");
+  EXPECT_TRUE(core::readFile(input).value_or("") == original) << "the input was changed";
+  r = sh({"bash", "-c",
+          "exec \"$0\" monitor --read \"$1\" --read - --endpoint 203.0.113.2:51820 <&-",
+          vpnleakBinary(), input});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vpnleak: --read '-': standard input is closed: pipe a capture into it\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Recorded, MonitorFilesAgree,
