@@ -1,5 +1,6 @@
 #include "monitor/capture.hpp"
 
+#include <fcntl.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -246,6 +247,13 @@ core::Result<PcapHandle> PcapHandle::openFile(const std::string& path) {
     return makeError(Errc::kInvalidArgument,
                      "--read '-' is standard input, which is a terminal: pipe a capture into it "
                      "(tcpdump -U -w - | vpnleak monitor --read - ...)");
+  }
+  if (!stdin_ && S_ISCHR(st.st_mode)) {
+    const core::UniqueFd probe(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (probe.valid() && ::isatty(probe.get()) != 0) {
+      return makeError(Errc::kInvalidArgument,
+                       "--read '" + path + "' is a terminal: expected a capture file, a FIFO or -");
+    }
   }
   const bool stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
   // Not a classic pcap (pcapng, other link types, unreadable), or a stream (the fast reader

@@ -113,15 +113,22 @@ core::Result<bool> readAll(Source& source, const PcapHandle& h, std::uint32_t in
 // A stream (a pipe or FIFO, PcapHandle::stream) is read as it is written: before a read that
 // would wait for the writer, what was found is flushed, and the wait looks at stop requests
 // every kPollMs (a signal interrupts it at once). A read that a stop request interrupts ends
-// the stream like its end.
+// the stream like its end. While it waits, leak windows close as they do live: the stream's
+// clock is taken to run on from its last packet's time at the pace of this host's (the writer's
+// clock may differ from this host's; only its pace is assumed).
 core::Result<bool> readStream(PcapHandle& h, std::uint32_t index, Engine& engine, EventSink& sink,
                               const std::atomic<bool>& stop) {
   Frame f;
+  std::optional<std::pair<Timestamp, Clock::time_point>> last;  // its time, when it came
   while (!stop.load(std::memory_order_relaxed)) {
     if (!h.waitReadable(std::chrono::milliseconds(0))) {
       sink.flush();
       while (!h.waitReadable(std::chrono::milliseconds(kPollMs))) {
         if (stop.load(std::memory_order_relaxed)) return false;
+        if (!last) continue;
+        const auto waited = Clock::now() - last->second;
+        engine.expire(last->first + std::chrono::duration_cast<std::chrono::nanoseconds>(waited));
+        sink.flush();
       }
     }
     auto got = h.next(f);
@@ -129,6 +136,7 @@ core::Result<bool> readStream(PcapHandle& h, std::uint32_t index, Engine& engine
     VL_TRY(got);
     if (*got != PcapHandle::Next::kPacket) return true;
     engine.frame(f, h, index);
+    last.emplace(f.ts, Clock::now());
   }
   return false;
 }

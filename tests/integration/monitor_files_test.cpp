@@ -473,7 +473,9 @@ TEST(MonitorStream, StandardInputReadsLikeTheFile) {
 // and SIGINT while the monitor waits for more ends the run with its summary.
 TEST(MonitorStream, AFifoIsReportedAsItComesAndASignalEndsIt) {
   const auto file = (dataDir() / "wg_drop.pcap").string();
-  const auto direct = monitorFile(file, {"--endpoint", "203.0.113.2:51820"});
+  const auto direct = monitorFile(file, {"--endpoint", "203.0.113.2:51820", "--gap-ms", "200"});
+  const auto windows = direct.summary["windows"].get<std::size_t>();
+  ASSERT_GE(windows, 2U);
   const auto bytes = core::readFile(file).value_or("");
   for (const int sig : {SIGINT, SIGTERM}) {
     SCOPED_TRACE(sig);
@@ -481,7 +483,7 @@ TEST(MonitorStream, AFifoIsReportedAsItComesAndASignalEndsIt) {
     ASSERT_EQ(::mkfifo(fifo.path.c_str(), 0600), 0);
     Background mon;
     ASSERT_TRUE(mon.start({vpnleakBinary(), "monitor", "--read", fifo.path, "--json", "--endpoint",
-                           "203.0.113.2:51820"}));
+                           "203.0.113.2:51820", "--gap-ms", "200"}));
     // Blocks until the monitor opens its end.
     core::UniqueFd writer(::open(fifo.path.c_str(), O_WRONLY | O_CLOEXEC));
     ASSERT_TRUE(writer.valid());
@@ -491,6 +493,21 @@ TEST(MonitorStream, AFifoIsReportedAsItComesAndASignalEndsIt) {
     EXPECT_TRUE(
         mon.waitFor(direct.leaks.back()["ts"].get<std::string>(), std::chrono::milliseconds(10000)))
         << mon.output();
+    // The last window too, once the gap has passed with the writer still there.
+    const auto count = [&mon] {
+      const auto out = mon.output();
+      std::size_t n = 0;
+      for (auto at = out.find("\"type\":\"window\""); at != std::string::npos;
+           at = out.find("\"type\":\"window\"", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (count() < windows && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(count(), windows) << mon.output();
     EXPECT_EQ(mon.output().find("summary"), std::string::npos) << mon.output();
     EXPECT_EQ(mon.stop(sig), 1) << mon.output();
     const auto s = summaryOf(mon.output());
@@ -512,6 +529,23 @@ TEST(MonitorStream, StoppedBeforeTheStreamBeganSaysSo) {
                               "' began: nothing was read"),
             std::string::npos)
       << mon.output();
+}
+
+// A terminal is no capture: standard input that is one, or one named (run under a pty by
+// script(1), util-linux, Essential in Debian).
+TEST(MonitorStream, ATerminalIsNoCapture) {
+  for (const std::string read : {"-", "/dev/tty"}) {
+    SCOPED_TRACE(read);
+    const auto r = sh({"script", "-qec",
+                       "'" + std::string(vpnleakBinary()) + "' monitor --read " + read +
+                           " --endpoint 203.0.113.2:51820",
+                       "/dev/null"});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.out.find(read == "-" ? "--read '-' is standard input, which is a terminal"
+                                     : "--read '/dev/tty' is a terminal: expected a capture file"),
+              std::string::npos)
+        << r.out;
+  }
 }
 
 // Standard input that is the --write file, or closed: refused before anything is written.
