@@ -1,5 +1,6 @@
 // vpnleak monitor (--iface IF... | --read FILE...) --endpoint IP:PORT[/proto]... [--allow X]...
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -223,7 +224,17 @@ core::Result<monitor::PcapngWriter> openWrite(const MonitorArgs& a) {
 }
 
 int runMonitorCommand(const MonitorArgs& a) {
-  const auto stdin_reads = std::count(a.files.begin(), a.files.end(), "-");
+  auto stdin_reads = std::count(a.files.begin(), a.files.end(), "-");
+  struct stat in {};
+  if (stdin_reads > 0 && ::fstat(STDIN_FILENO, &in) == 0) {
+    for (const auto& f : a.files) {
+      struct stat st {};  // standard input under another name: /dev/stdin, /proc/self/fd/0
+      if (f != "-" && ::stat(f.c_str(), &st) == 0 && st.st_dev == in.st_dev &&
+          st.st_ino == in.st_ino && st.st_rdev == in.st_rdev) {
+        ++stdin_reads;
+      }
+    }
+  }
   if (stdin_reads > 1) return fail(2, "--read '-' given twice: standard input can be read once");
   // Before anything is opened: a closed fd 0 would be taken by the next file opened.
   if (stdin_reads > 0 && ::fcntl(STDIN_FILENO, F_GETFD) < 0) {

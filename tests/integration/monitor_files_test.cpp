@@ -689,6 +689,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "--write: expected a file name"},
         BadInput{"standard input twice", with({"--read", "-", "--read", "-"}), 2,
                  "--read '-' given twice"},
+        BadInput{"standard input twice, once by name",
+                 with({"--read", "-", "--read", "/dev/stdin"}), 2, "--read '-' given twice"},
         BadInput{"write limit without a file", with({"--read", "@text.pcap", "--write-limit", "1"}),
                  2, "--write-limit needs --write FILE"},
         BadInput{"write files without a limit",
