@@ -118,19 +118,23 @@ core::Result<PcapngWriter> PcapngWriter::open(const std::string& path, std::uint
   return PcapngWriter(std::move(fd), path, snaplen, created, S_ISFIFO(st.st_mode));
 }
 
+namespace {
+
+// Why --write-limit cannot split the file at path (kind from lstat, or fstat once opened).
+core::Error notSplittable(const std::string& path, mode_t mode) {
+  const std::string why =
+      S_ISLNK(mode) ? "is a symbolic link: name the file itself (a ring removes its files by name)"
+                    : "is not a regular file, and only a file can be split into files";
+  return core::makeError(core::Errc::kInvalidArgument,
+                         "--write-limit: --write '" + path + "' " + why);
+}
+
+}  // namespace
+
 core::Status PcapngWriter::checkSplittable(const std::string& path) {
-  const auto refuse = [&path](const std::string& why) {
-    return core::makeError(core::Errc::kInvalidArgument,
-                           "--write-limit: --write '" + path + "' " + why);
-  };
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return {};  // a new file
-  if (S_ISLNK(st.st_mode)) {
-    return refuse("is a symbolic link: name the file itself (a ring removes its files by name)");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return refuse("is not a regular file, and only a file can be split into files");
-  }
+  if (!S_ISREG(st.st_mode)) return notSplittable(path, st.st_mode);
   return {};
 }
 
@@ -138,11 +142,8 @@ core::Status PcapngWriter::splitAt(std::uint64_t limit_bytes, std::uint32_t keep
                                    const std::vector<std::string>& inputs) {
   VL_TRY(checkSplittable(base_));
   struct stat st {};
-  if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return core::makeError(core::Errc::kInvalidArgument,
-                           "--write-limit: --write '" + base_ +
-                               "' is not a regular file, and only a file can be split into files");
-  }
+  if (::fstat(fd_.get(), &st) != 0) return core::sysError("fstat --write '" + base_ + "'");
+  if (!S_ISREG(st.st_mode)) return notSplittable(base_, st.st_mode);
   limit_ = limit_bytes;
   keep_ = keep;
   for (const auto& in : inputs) {

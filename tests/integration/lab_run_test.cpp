@@ -56,6 +56,45 @@ void writeUpScript(const RunLab& lab) {
        "ip -4 route replace default dev \"$VPNLEAK_IFACE\" table \"$VPNLEAK_TABLE\"\n";
 }
 
+// `lab run --scenarios reconnect --runs 1 --json` with the wg-quick-like client of
+// writeUpScript for --vpn-cmd and DOWN for --vpn-down-cmd (plus EXTRA): its exit code and JSON.
+struct OwnVpnRun {
+  int exit_code = -1;
+  core::Json doc;
+};
+OwnVpnRun runOwnVpn(const RunLab& lab, const std::string& down,
+                    const std::vector<std::string>& extra = {}) {
+  writeUpScript(lab);
+  std::vector<std::string> argv{vpnleakBinary(),
+                                "lab",
+                                "run",
+                                "--prefix",
+                                lab.prefix(),
+                                "--scenarios",
+                                "reconnect",
+                                "--runs",
+                                "1",
+                                "--json",
+                                "--quiet",
+                                "--vpn-cmd",
+                                "sh " + lab.file("up.sh"),
+                                "--vpn-down-cmd",
+                                down};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto r = core::run(argv, core::RunOptions::withTimeout(std::chrono::seconds(120)));
+  OwnVpnRun out;
+  if (!r.ok()) {
+    ADD_FAILURE() << "vpnleak could not be started";
+    return out;
+  }
+  EXPECT_FALSE(r->timed_out) << r->err;
+  out.exit_code = r->exit_code;
+  auto doc = core::parseJson(r->out, "lab run");
+  EXPECT_TRUE(doc.ok()) << r->err << r->out;
+  if (doc) out.doc = *doc;
+  return out;
+}
+
 std::uint64_t classCount(const core::Json& result, const std::string& cls) {
   return result["leaks_by_class"].value(cls, std::uint64_t{0});
 }
@@ -221,19 +260,11 @@ TEST(LabRun, VerdictTableGuardOffLeaksGuardOnDoesNot) {
 TEST(LabRun, OwnVpnCommandsReconnect) {
   VL_REQUIRE_ROOT();
   RunLab lab;
-  writeUpScript(lab);
-  auto r =
-      core::run({vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios",
-                 "reconnect", "--runs", "1", "--json", "--quiet", "--vpn-cmd",
-                 "sh " + lab.file("up.sh"), "--vpn-down-cmd", "ip link del \"$VPNLEAK_IFACE\""},
-                core::RunOptions::withTimeout(std::chrono::seconds(120)));
-  ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
-  ASSERT_FALSE(r->timed_out) << r->err;
-  EXPECT_EQ(r->exit_code, 0) << r->err << r->out;
-  auto doc = core::parseJson(r->out, "lab run");
-  ASSERT_TRUE(doc.ok()) << r->out;
-  EXPECT_EQ((*doc)["vpn"], "command");
-  EXPECT_NO_FATAL_FAILURE(expectLeaksOffPassesOn((*doc)["scenarios"][0]));
+  const auto run = runOwnVpn(lab, "ip link del \"$VPNLEAK_IFACE\"");
+  EXPECT_EQ(run.exit_code, 0) << run.doc.dump();
+  ASSERT_TRUE(run.doc.contains("scenarios")) << run.doc.dump();
+  EXPECT_EQ(run.doc["vpn"], "command");
+  EXPECT_NO_FATAL_FAILURE(expectLeaksOffPassesOn(run.doc["scenarios"][0]));
   EXPECT_FALSE(lab::present(lab.prefix()));
 }
 
@@ -242,23 +273,15 @@ TEST(LabRun, OwnVpnCommandsReconnect) {
 TEST(LabRun, ErrorAfterTheMonitorStartedNamesItsPcap) {
   VL_REQUIRE_ROOT();
   RunLab lab;
-  writeUpScript(lab);
   const auto dir = lab.file("pcap");
   std::filesystem::create_directories(dir);
   const auto stale = dir + "/reconnect-guard-off.pcapng";
   { std::ofstream(stale) << "an earlier run's file"; }
-  auto r = core::run(
-      {vpnleakBinary(), "lab", "run", "--prefix", lab.prefix(), "--scenarios", "reconnect",
-       "--runs", "1", "--json", "--quiet", "--pcap-dir", dir, "--vpn-cmd",
-       "sh " + lab.file("up.sh"), "--vpn-down-cmd", "echo cannot take it down >&2; exit 7"},
-      core::RunOptions::withTimeout(std::chrono::seconds(120)));
-  ASSERT_TRUE(r.ok()) << "vpnleak could not be started";
-  ASSERT_FALSE(r->timed_out) << r->err;
-  EXPECT_EQ(r->exit_code, 4) << r->err << r->out;
-  auto doc = core::parseJson(r->out, "lab run");
-  ASSERT_TRUE(doc.ok()) << r->out;
-  const auto& results = (*doc)["scenarios"][0]["results"];
-  ASSERT_EQ(results.size(), 2U) << r->out;
+  const auto run = runOwnVpn(lab, "echo cannot take it down >&2; exit 7", {"--pcap-dir", dir});
+  EXPECT_EQ(run.exit_code, 4) << run.doc.dump();
+  ASSERT_TRUE(run.doc.contains("scenarios")) << run.doc.dump();
+  const auto& results = run.doc["scenarios"][0]["results"];
+  ASSERT_EQ(results.size(), 2U) << run.doc.dump();
   for (const auto& res : results) {
     const auto guard = res["guard"].get<std::string>();
     SCOPED_TRACE(guard);
